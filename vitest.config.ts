@@ -1,10 +1,10 @@
 import { defineConfig } from "vitest/config";
 
-// Pure unit tests of shared/ (and of edge's pure modules) run in Node; the
+// Pure unit tests of shared/ run in Node; the
 // Worker's own tests run inside workerd (edge/vitest.config.ts) and the
 // end-to-end tests against `wrangler dev` (e2e/vitest.config.ts).
 export default defineConfig({
   test: {
-    include: ["shared/src/**/*.test.ts", "edge/src/**/*.unit.test.ts"],
+    include: ["shared/src/**/*.test.ts"],
   },
 });

@@ -1,0 +1,93 @@
+// A small DICOMweb client for the e2e tests: STOW-RS bodies streamed from
+// files, and multipart responses read with the edge's own streaming reader.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { multipartRelated } from "../edge/src/dicomweb/multipart/content-type";
+import { readMultipart } from "../edge/src/dicomweb/multipart/reader";
+
+export interface StowOptions {
+  study?: string;
+  boundary?: string;
+  /** Quote the boundary and type parameters (dcm4che style) or not (Orthanc style). */
+  quoted?: boolean;
+  /** Add a Content-Length header to each part, as Orthanc does. */
+  partLengths?: boolean;
+}
+
+/** A multipart/related STOW-RS body built as a stream from files and byte arrays. */
+export function stowBody(items: (string | Uint8Array)[], boundary: string, partLengths = false): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  async function* generate() {
+    for (const item of items) {
+      const size = typeof item === "string" ? (await stat(item)).size : item.byteLength;
+      const header = `--${boundary}\r\nContent-Type: application/dicom\r\n${partLengths ? `Content-Length: ${size}\r\n` : ""}\r\n`;
+      yield encoder.encode(header);
+      if (typeof item === "string") {
+        for await (const chunk of createReadStream(item, { highWaterMark: 1 << 20 })) yield new Uint8Array(chunk as Buffer);
+      } else {
+        yield item;
+      }
+      yield encoder.encode("\r\n");
+    }
+    yield encoder.encode(`--${boundary}--`);
+  }
+  return Readable.toWeb(Readable.from(generate())) as ReadableStream<Uint8Array>;
+}
+
+export async function stow(base: string, items: (string | Uint8Array)[], options: StowOptions = {}): Promise<Response> {
+  const boundary = options.boundary ?? `${crypto.randomUUID()}-${crypto.randomUUID()}`;
+  const type = options.quoted ? `type="application/dicom"; boundary="${boundary}"` : `type=application/dicom; boundary=${boundary}`;
+  const url = options.study ? `${base}/dicomweb/studies/${options.study}` : `${base}/dicomweb/studies`;
+  return fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": `multipart/related; ${type}`, Accept: "application/dicom+json" },
+    body: stowBody(items, boundary, options.partLengths),
+    duplex: "half",
+  } as RequestInit);
+}
+
+export interface Part {
+  headers: Headers;
+  bytes: Uint8Array;
+}
+
+/** Reads every part of a multipart/related response into memory (small responses only). */
+export async function parts(response: Response): Promise<Part[]> {
+  const type = multipartRelated(response.headers.get("content-type"));
+  if (!type) throw new Error(`not multipart/related: ${response.headers.get("content-type")}`);
+  const out: Part[] = [];
+  for await (const part of readMultipart(response.body!, type.boundary)) {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of part.body) chunks.push(chunk.slice());
+    out.push({ headers: part.headers, bytes: new Uint8Array(Buffer.concat(chunks)) });
+  }
+  return out;
+}
+
+/** sha256 and size of every part, streamed: for responses too big to hold. */
+export async function partDigests(response: Response): Promise<{ headers: Headers; size: number; sha256: string }[]> {
+  const type = multipartRelated(response.headers.get("content-type"));
+  if (!type) throw new Error(`not multipart/related: ${response.headers.get("content-type")}`);
+  const out = [];
+  for await (const part of readMultipart(response.body!, type.boundary)) {
+    const hash = createHash("sha256");
+    let size = 0;
+    for await (const chunk of part.body) {
+      hash.update(chunk);
+      size += chunk.byteLength;
+    }
+    out.push({ headers: part.headers, size, sha256: hash.digest("hex") });
+  }
+  return out;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** A DICOM JSON attribute's first value. */
+export function first(ds: Record<string, { Value?: unknown[] }>, tag: string): unknown {
+  return ds[tag]?.Value?.[0];
+}

@@ -1,0 +1,38 @@
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { backendFor } from "./backends/select";
+import { dicomweb } from "./dicomweb/routes";
+import { DicomWebError, errorResponse } from "./dicomweb/errors";
+import type { Env } from "./env";
+import { health } from "./health/health";
+
+export const app = new Hono<{ Bindings: Env }>();
+
+// CORS on every response, errors and 404s included, so a browser viewer
+// (OHIF) sees the reason instead of an opaque network error; preflights for
+// Authorization and Content-Type are answered here.
+app.use(
+  "*",
+  cors({
+    origin: "*",
+    allowMethods: ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
+    allowHeaders: ["Authorization", "Content-Type", "Accept", "Accept-Encoding"],
+    exposeHeaders: ["Content-Type", "Content-Length", "Content-Location", "Location", "Warning", "WWW-Authenticate"],
+    maxAge: 86400,
+  }),
+);
+
+app.get("/health", (c) => health(c.env, backendFor(c.env)));
+app.route("/dicomweb", dicomweb);
+
+app.notFound(() => errorResponse(404, "no such resource"));
+
+// The one place where failures become responses: the standard's status with
+// its reason; anything unexpected is a 500 whose details stay in the log.
+app.onError((error, c) => {
+  if (error instanceof DicomWebError) return errorResponse(error.status, error.message);
+  if (error instanceof HTTPException) return errorResponse(error.status, error.message);
+  console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed`, error);
+  return errorResponse(500, "internal error");
+});

@@ -1,0 +1,74 @@
+import type { Backend, MetadataEntry, Scope, StoredInstance, StoreTransaction } from "../backends/backend";
+import { recount } from "./d1/commit";
+import { deleteRows, findInstances, readMetadata } from "./d1/instances";
+import { ArchiveStore } from "./ingest";
+
+/** R2 deletes at most 1,000 keys per call. */
+const DELETE_BATCH = 1000;
+
+/** The archive backend: the index in D1, the objects in R2 (DESIGN: Storage). */
+export class Archive implements Backend {
+  constructor(
+    private readonly db: D1Database,
+    private readonly bucket: R2Bucket,
+  ) {}
+
+  store(): StoreTransaction {
+    return new ArchiveStore(this.db, this.bucket);
+  }
+
+  instances(scope: Scope): Promise<StoredInstance[]> {
+    return findInstances(this.db, scope);
+  }
+
+  async read(instance: StoredInstance, range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array> | null> {
+    const object = await this.bucket.get(instance.ref, range ? { range } : undefined);
+    return object?.body ?? null;
+  }
+
+  metadata(scope: Scope): AsyncIterable<MetadataEntry> {
+    return readMetadata(this.db, scope);
+  }
+
+  async delete(scope: Scope): Promise<number> {
+    const removed = await deleteRows(this.db, scope);
+    if (removed.keys.length === 0) return 0;
+    await recount(this.db, removed.seriesPks, removed.studyPks, removed.patientPks);
+    for (let i = 0; i < removed.keys.length; i += DELETE_BATCH) {
+      await this.bucket.delete(removed.keys.slice(i, i + DELETE_BATCH));
+    }
+    return removed.keys.length;
+  }
+
+  async health(): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; error?: string }> }> {
+    const check = async (probe: () => Promise<unknown>) => {
+      try {
+        await probe();
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, error: error instanceof Error ? error.message : String(error) };
+      }
+    };
+    const [d1, r2] = await Promise.all([
+      check(() => this.db.prepare("SELECT count(*) FROM studies").first()),
+      check(() => this.bucket.head("health-probe")),
+    ]);
+    return { ok: d1.ok && r2.ok, checks: { d1, r2 } };
+  }
+}
+
+/**
+ * Objects whose upload began more than `olderThanMs` ago and never reached
+ * the index: an invocation died between the two phases. Deletes them.
+ */
+export async function sweepPending(db: D1Database, bucket: R2Bucket, olderThanMs: number): Promise<number> {
+  const { results } = await db
+    .prepare("SELECT object_key AS key FROM pending_objects WHERE created_at < ?1 LIMIT 1000")
+    .bind(Date.now() - olderThanMs)
+    .all<{ key: string }>();
+  if (results.length === 0) return 0;
+  const keys = results.map((r) => r.key);
+  await bucket.delete(keys);
+  await db.prepare("DELETE FROM pending_objects WHERE object_key IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(keys)).run();
+  return keys.length;
+}

@@ -1,0 +1,182 @@
+import type { InstanceRecord } from "../record";
+
+/**
+ * Writes index rows for a set of stored instances. Every statement takes the
+ * whole set as one JSON parameter and expands it with json_each, so the count
+ * of statements and bound parameters stays fixed whatever the set's size (D1:
+ * 100 parameters per query, 1,000 queries per invocation). A batch is one
+ * transaction: either every row of a chunk is written or none.
+ */
+const CHUNK_BYTES = 256 * 1024;
+
+const UPSERT_PATIENTS = `
+INSERT INTO patients (patient_id, issuer, patient_name, birth_date, sex, attributes, updated_at)
+SELECT r->>'patientId', r->>'issuer', r->>'patientName', r->>'birthDate', r->>'sex', r->>'patientAttributes', ?2
+FROM (SELECT value AS r FROM json_each(?1)) WHERE true
+ON CONFLICT (patient_id, issuer) DO UPDATE SET
+  patient_name = excluded.patient_name, birth_date = excluded.birth_date, sex = excluded.sex,
+  attributes = excluded.attributes, updated_at = excluded.updated_at`;
+
+const UPSERT_STUDIES = `
+INSERT INTO studies (study_uid, patient_pk, study_date, study_time, accession_number, study_id,
+  referring_physician_name, study_description, attributes, updated_at)
+SELECT r->>'study', (SELECT id FROM patients WHERE patient_id = r->>'patientId' AND issuer = r->>'issuer'),
+  r->>'studyDate', r->>'studyTime', r->>'accession', r->>'studyId', r->>'referringPhysician',
+  r->>'studyDescription', r->>'studyAttributes', ?2
+FROM (SELECT value AS r FROM json_each(?1)) WHERE true
+ON CONFLICT (study_uid) DO UPDATE SET
+  patient_pk = excluded.patient_pk, study_date = excluded.study_date, study_time = excluded.study_time,
+  accession_number = excluded.accession_number, study_id = excluded.study_id,
+  referring_physician_name = excluded.referring_physician_name, study_description = excluded.study_description,
+  attributes = excluded.attributes, updated_at = excluded.updated_at`;
+
+const UPSERT_SERIES = `
+INSERT INTO series (series_uid, study_pk, modality, series_number, series_description,
+  performed_start_date, performed_start_time, attributes, updated_at)
+SELECT r->>'series', (SELECT id FROM studies WHERE study_uid = r->>'study'), r->>'modality',
+  r->>'seriesNumber', r->>'seriesDescription', r->>'performedStartDate', r->>'performedStartTime',
+  r->>'seriesAttributes', ?2
+FROM (SELECT value AS r FROM json_each(?1)) WHERE true
+ON CONFLICT (series_uid) DO UPDATE SET
+  study_pk = excluded.study_pk, modality = excluded.modality, series_number = excluded.series_number,
+  series_description = excluded.series_description, performed_start_date = excluded.performed_start_date,
+  performed_start_time = excluded.performed_start_time, attributes = excluded.attributes,
+  updated_at = excluded.updated_at`;
+
+const UPSERT_INSTANCES = `
+INSERT INTO instances (sop_uid, series_pk, study_pk, sop_class_uid, instance_number, transfer_syntax_uid,
+  number_of_frames, rows, columns, size, dataset_offset, object_key, frames, bulk, updated_at)
+SELECT r->>'sop', (SELECT id FROM series WHERE series_uid = r->>'series'),
+  (SELECT id FROM studies WHERE study_uid = r->>'study'), r->>'sopClass', r->>'instanceNumber',
+  r->>'transferSyntax', r->>'numberOfFrames', r->>'rows', r->>'columns', r->>'size', r->>'datasetOffset', r->>'key',
+  r->>'frames', r->>'bulk', ?2
+FROM (SELECT value AS r FROM json_each(?1)) WHERE true
+ON CONFLICT (sop_uid) DO UPDATE SET
+  series_pk = excluded.series_pk, study_pk = excluded.study_pk, sop_class_uid = excluded.sop_class_uid,
+  instance_number = excluded.instance_number, transfer_syntax_uid = excluded.transfer_syntax_uid,
+  number_of_frames = excluded.number_of_frames, rows = excluded.rows, columns = excluded.columns,
+  size = excluded.size, dataset_offset = excluded.dataset_offset, object_key = excluded.object_key, frames = excluded.frames, bulk = excluded.bulk,
+  updated_at = excluded.updated_at`;
+
+const UPSERT_METADATA = `
+INSERT INTO instance_metadata (instance_pk, study_pk, series_pk, json)
+SELECT i.id, i.study_pk, i.series_pk, r->>'metadata'
+FROM (SELECT value AS r FROM json_each(?1)) JOIN instances i ON i.sop_uid = r->>'sop'
+WHERE true
+ON CONFLICT (instance_pk) DO UPDATE SET
+  study_pk = excluded.study_pk, series_pk = excluded.series_pk, json = excluded.json`;
+
+const CLEAR_PENDING = `
+DELETE FROM pending_objects WHERE object_key IN (SELECT value->>'key' FROM json_each(?1))`;
+
+/** PS3.18 Table 10.6.3-3/-4: the counts and ModalitiesInStudy a level reports. */
+export const RECOUNT_SERIES = `
+UPDATE series SET instance_count = (SELECT count(*) FROM instances WHERE series_pk = series.id)
+WHERE id IN (SELECT value FROM json_each(?1))`;
+
+export const RECOUNT_STUDIES = `
+UPDATE studies SET
+  instance_count = (SELECT count(*) FROM instances WHERE study_pk = studies.id),
+  series_count = (SELECT count(*) FROM series WHERE study_pk = studies.id),
+  modalities = (SELECT group_concat(DISTINCT modality) FROM series WHERE study_pk = studies.id AND modality <> '')
+WHERE id IN (SELECT value FROM json_each(?1))`;
+
+/** Levels left empty by a delete or by an instance that moved are removed. */
+export const PRUNE_EMPTY = [
+  `DELETE FROM series WHERE id IN (SELECT value FROM json_each(?1)) AND instance_count = 0`,
+  `DELETE FROM studies WHERE id IN (SELECT value FROM json_each(?2)) AND series_count = 0`,
+  `DELETE FROM patients WHERE id IN (SELECT value FROM json_each(?3))
+     AND NOT EXISTS (SELECT 1 FROM studies WHERE patient_pk = patients.id)`,
+];
+
+/** The stored version an instance had before a commit replaces it. */
+export interface Superseded {
+  sop: string;
+  key: string;
+  seriesPk: number;
+  studyPk: number;
+  patientPk: number;
+}
+
+/**
+ * Indexes `records` (whose objects are already in R2) and returns the
+ * versions they replaced, whose objects the caller deletes afterwards.
+ */
+export async function commitRecords(db: D1Database, records: InstanceRecord[]): Promise<Superseded[]> {
+  const superseded: Superseded[] = [];
+  for (const chunk of chunks(records)) {
+    const json = JSON.stringify(chunk.map(row));
+    const sops = JSON.stringify(chunk.map((r) => r.sop));
+    const now = Date.now();
+    const before = await db
+      .prepare(
+        `SELECT i.sop_uid AS sop, i.object_key AS key, i.series_pk AS seriesPk, i.study_pk AS studyPk, s.patient_pk AS patientPk
+         FROM instances i JOIN studies s ON s.id = i.study_pk WHERE i.sop_uid IN (SELECT value FROM json_each(?1))`,
+      )
+      .bind(sops)
+      .all<Superseded>();
+    const results = await db.batch([
+      db.prepare(UPSERT_PATIENTS).bind(json, now),
+      db.prepare(UPSERT_STUDIES).bind(json, now),
+      db.prepare(UPSERT_SERIES).bind(json, now),
+      db.prepare(UPSERT_INSTANCES).bind(json, now),
+      db.prepare(UPSERT_METADATA).bind(json),
+      db.prepare(CLEAR_PENDING).bind(json),
+      db
+        .prepare(`SELECT DISTINCT series_pk AS seriesPk, study_pk AS studyPk FROM instances WHERE sop_uid IN (SELECT value FROM json_each(?1))`)
+        .bind(sops),
+    ]);
+    const touched = (results[6]?.results ?? []) as { seriesPk: number; studyPk: number }[];
+    const replaced = before.results.filter((old) => !chunk.some((r) => r.key === old.key));
+    await recount(
+      db,
+      [...touched.map((t) => t.seriesPk), ...replaced.map((r) => r.seriesPk)],
+      [...touched.map((t) => t.studyPk), ...replaced.map((r) => r.studyPk)],
+      replaced.map((r) => r.patientPk),
+    );
+    superseded.push(...replaced);
+  }
+  return superseded;
+}
+
+/** Keeps the per-level counts current and drops levels that became empty. */
+export async function recount(db: D1Database, seriesPks: number[], studyPks: number[], patientPks: number[]): Promise<void> {
+  const series = JSON.stringify([...new Set(seriesPks)]);
+  const studies = JSON.stringify([...new Set(studyPks)]);
+  const patients = JSON.stringify([...new Set(patientPks)]);
+  await db.batch([
+    db.prepare(RECOUNT_SERIES).bind(series),
+    db.prepare(PRUNE_EMPTY[0]!).bind(series),
+    db.prepare(RECOUNT_STUDIES).bind(studies),
+    db.prepare(PRUNE_EMPTY[1]!).bind(series, studies),
+    db.prepare(PRUNE_EMPTY[2]!).bind(series, studies, patients),
+  ]);
+}
+
+function row(r: InstanceRecord): Record<string, unknown> {
+  return {
+    ...r,
+    frames: r.frames ? JSON.stringify(r.frames) : null,
+    bulk: JSON.stringify(r.bulk),
+    patientAttributes: JSON.stringify(r.patientAttributes),
+    studyAttributes: JSON.stringify(r.studyAttributes),
+    seriesAttributes: JSON.stringify(r.seriesAttributes),
+    metadata: JSON.stringify(r.metadata),
+  };
+}
+
+function* chunks(records: InstanceRecord[]): Generator<InstanceRecord[]> {
+  let chunk: InstanceRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = JSON.stringify(record.metadata).length + 2048;
+    if (chunk.length > 0 && bytes + size > CHUNK_BYTES) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}

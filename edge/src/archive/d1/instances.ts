@@ -1,0 +1,104 @@
+import type { MetadataEntry, Scope, StoredInstance } from "../../backends/backend";
+
+/** The WHERE clause selecting a scope's instances (`i` is instances). */
+function scopeFilter(scope: Scope): { sql: string; params: string[] } {
+  const parts = ["i.study_pk = (SELECT id FROM studies WHERE study_uid = ?1)"];
+  const params = [scope.study];
+  if (scope.series !== undefined) {
+    parts.push("i.series_pk = (SELECT id FROM series WHERE series_uid = ?2)");
+    params.push(scope.series);
+  }
+  if (scope.instance !== undefined) {
+    parts.push(`i.sop_uid = ?${params.length + 1}`);
+    params.push(scope.instance);
+  }
+  return { sql: parts.join(" AND "), params };
+}
+
+interface InstanceRow {
+  study: string;
+  series: string;
+  sop: string;
+  sopClass: string;
+  transferSyntax: string;
+  size: number;
+  datasetOffset: number;
+  numberOfFrames: number | null;
+  frames: string | null;
+  bulk: string | null;
+  ref: string;
+}
+
+/** A scope's instances in series then instance order (PS3.18 10.4.1.1: retrieve order is not defined; this one is stable). */
+export async function findInstances(db: D1Database, scope: Scope): Promise<StoredInstance[]> {
+  const { sql, params } = scopeFilter(scope);
+  const { results } = await db
+    .prepare(
+      `SELECT st.study_uid AS study, se.series_uid AS series, i.sop_uid AS sop, i.sop_class_uid AS sopClass,
+              i.transfer_syntax_uid AS transferSyntax, i.size AS size, i.dataset_offset AS datasetOffset, i.number_of_frames AS numberOfFrames,
+              i.frames AS frames, i.bulk AS bulk, i.object_key AS ref
+       FROM instances i JOIN series se ON se.id = i.series_pk JOIN studies st ON st.id = i.study_pk
+       WHERE ${sql}
+       ORDER BY se.series_number, se.id, i.instance_number, i.id`,
+    )
+    .bind(...params)
+    .all<InstanceRow>();
+  return results.map((row) => ({
+    ...row,
+    frames: row.frames ? (JSON.parse(row.frames) as [number, number][][]) : null,
+    bulk: row.bulk ? (JSON.parse(row.bulk) as Record<string, [number, number]>) : {},
+  }));
+}
+
+/** Rows of metadata per round trip: bounded so a large study never sits in memory whole. */
+const METADATA_PAGE = 200;
+
+/** A scope's instance metadata, read in pages by primary key. */
+export async function* readMetadata(db: D1Database, scope: Scope): AsyncGenerator<MetadataEntry> {
+  const { sql, params } = scopeFilter(scope);
+  let after = 0;
+  for (;;) {
+    const { results } = await db
+      .prepare(
+        `SELECT i.id AS id, st.study_uid AS study, se.series_uid AS series, i.sop_uid AS sop, m.json AS json
+         FROM instances i JOIN instance_metadata m ON m.instance_pk = i.id
+              JOIN series se ON se.id = i.series_pk JOIN studies st ON st.id = i.study_pk
+         WHERE ${sql} AND i.id > ?${params.length + 1}
+         ORDER BY i.id LIMIT ${METADATA_PAGE}`,
+      )
+      .bind(...params, after)
+      .all<MetadataEntry & { id: number }>();
+    for (const row of results) yield { study: row.study, series: row.series, sop: row.sop, json: row.json };
+    if (results.length < METADATA_PAGE) return;
+    after = results[results.length - 1]!.id;
+  }
+}
+
+/**
+ * Deletes a scope's index rows and returns their objects' keys. The rows go
+ * first: an object whose row is gone is unreachable, and the caller deletes
+ * it next (a crash in between leaves an orphan object, never a row that
+ * points at nothing).
+ */
+export async function deleteRows(db: D1Database, scope: Scope): Promise<{ keys: string[]; seriesPks: number[]; studyPks: number[]; patientPks: number[] }> {
+  const { sql, params } = scopeFilter(scope);
+  const { results } = await db
+    .prepare(
+      `SELECT i.id AS id, i.object_key AS key, i.series_pk AS seriesPk, i.study_pk AS studyPk, st.patient_pk AS patientPk
+       FROM instances i JOIN studies st ON st.id = i.study_pk WHERE ${sql}`,
+    )
+    .bind(...params)
+    .all<{ id: number; key: string; seriesPk: number; studyPk: number; patientPk: number }>();
+  if (results.length === 0) return { keys: [], seriesPks: [], studyPks: [], patientPks: [] };
+  const ids = JSON.stringify(results.map((r) => r.id));
+  await db.batch([
+    db.prepare("DELETE FROM instance_metadata WHERE instance_pk IN (SELECT value FROM json_each(?1))").bind(ids),
+    db.prepare("DELETE FROM instances WHERE id IN (SELECT value FROM json_each(?1))").bind(ids),
+  ]);
+  return {
+    keys: results.map((r) => r.key),
+    seriesPks: results.map((r) => r.seriesPk),
+    studyPks: results.map((r) => r.studyPk),
+    patientPks: results.map((r) => r.patientPk),
+  };
+}

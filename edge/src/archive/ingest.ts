@@ -1,0 +1,158 @@
+import { stringValue } from "@dicom-edge/shared/dicom/json";
+import { Part10Error, Part10Reader } from "@dicom-edge/shared/dicom/part10-reader";
+import { Status } from "@dicom-edge/shared/dicom/status";
+import type { StoreOutcome, StoreTransaction } from "../backends/backend";
+import { commitRecords } from "./d1/commit";
+import { buildRecord, identity, MISSING_IDENTITY, type InstanceRecord } from "./record";
+import { objectKey } from "./r2/keys";
+import { ObjectWriter } from "./r2/object-writer";
+
+/** Bytes held before the UIDs that name the object have been read. */
+const MAX_HEAD_BYTES = 64 * 1024 * 1024;
+/** Index data held for one commit; past it, a long request commits in steps. */
+const MAX_STAGED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Stores instances into R2 as they stream in and indexes them in D1 on
+ * commit (two phases, as DESIGN's invariants ask): a pending row names each
+ * object before its upload starts, the commit replaces it with the index rows,
+ * and any failure deletes the object, so nothing half-written stays behind.
+ */
+export class ArchiveStore implements StoreTransaction {
+  private staged: InstanceRecord[] = [];
+  private stagedBytes = 0;
+
+  constructor(
+    private readonly db: D1Database,
+    private readonly bucket: R2Bucket,
+  ) {}
+
+  async add(body: AsyncIterable<Uint8Array>, expect: { study?: string }): Promise<StoreOutcome> {
+    const reader = new Part10Reader();
+    const head: Uint8Array[] = [];
+    let headBytes = 0;
+    let writer: ObjectWriter | undefined;
+    let failure: StoreOutcome | undefined;
+    try {
+      for await (const chunk of body) {
+        // After a failure the rest of the part is read and dropped, so the
+        // next part of the request can still be stored.
+        if (failure) continue;
+        reader.write(chunk);
+        if (writer) {
+          await writer.write(chunk);
+          continue;
+        }
+        head.push(chunk);
+        headBytes += chunk.byteLength;
+        const id = identity(reader.header.dataset);
+        if (id) {
+          failure = mismatch(id, expect);
+          if (!failure) writer = await this.open(id, head);
+        } else if (headBytes > MAX_HEAD_BYTES) {
+          failure = { ok: false, reason: Status.CannotUnderstand, message: "no Study, Series and SOP Instance UID in the first 64 MiB" };
+        }
+      }
+      if (failure) {
+        if (writer) await this.discard(writer);
+        return withIdentity(failure, reader);
+      }
+      const header = reader.end();
+      if (!writer) {
+        const id = identity(header.dataset);
+        failure = id ? mismatch(id, expect) : MISSING_IDENTITY;
+        if (failure) return withIdentity(failure, reader);
+        writer = await this.open(id!, head);
+      }
+      const built = buildRecord(header, writer.key);
+      if (!built.ok) {
+        await this.discard(writer);
+        return withIdentity({ ok: false, reason: built.reason, message: built.message }, reader);
+      }
+      await writer.close();
+      await this.stage(built.record);
+      const { study, series, sop, sopClass } = built.record;
+      return { ok: true, study, series, sop, sopClass, warnings: built.warnings };
+    } catch (error) {
+      if (writer) await this.discard(writer);
+      if (error instanceof Part10Error) {
+        return withIdentity({ ok: false, reason: Status.CannotUnderstand, message: `not a valid DICOM Part-10 object: ${error.message}` }, reader);
+      }
+      // A broken request body (see MultipartError) ends the whole request.
+      throw error;
+    }
+  }
+
+  async commit(): Promise<void> {
+    const records = this.staged;
+    this.staged = [];
+    this.stagedBytes = 0;
+    try {
+      const superseded = await commitRecords(this.db, records);
+      await Promise.all(superseded.map((old) => this.bucket.delete(old.key)));
+    } catch (error) {
+      await this.remove(records.map((r) => r.key));
+      throw error;
+    }
+  }
+
+  async rollback(): Promise<void> {
+    const keys = this.staged.map((r) => r.key);
+    this.staged = [];
+    this.stagedBytes = 0;
+    await this.remove(keys);
+  }
+
+  private async open(id: { study: string; series: string; sop: string }, head: Uint8Array[]): Promise<ObjectWriter> {
+    const writer = new ObjectWriter(this.bucket, objectKey(id.study, id.series, id.sop));
+    await this.db.prepare("INSERT INTO pending_objects (object_key, created_at) VALUES (?1, ?2)").bind(writer.key, Date.now()).run();
+    for (const chunk of head) await writer.write(chunk);
+    head.length = 0;
+    return writer;
+  }
+
+  private async stage(record: InstanceRecord): Promise<void> {
+    // The same instance twice in one request: the later copy wins, as it
+    // would across two requests, and the earlier object goes now.
+    const earlier = this.staged.findIndex((r) => r.sop === record.sop);
+    if (earlier >= 0) {
+      const [old] = this.staged.splice(earlier, 1);
+      await this.remove([old!.key]);
+    }
+    this.staged.push(record);
+    this.stagedBytes += JSON.stringify(record.metadata).length;
+    if (this.stagedBytes > MAX_STAGED_BYTES) await this.commit();
+  }
+
+  private async discard(writer: ObjectWriter): Promise<void> {
+    await writer.abort();
+    await this.db.prepare("DELETE FROM pending_objects WHERE object_key = ?1").bind(writer.key).run();
+  }
+
+  private async remove(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.bucket.delete(keys);
+    await this.db.prepare("DELETE FROM pending_objects WHERE object_key IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(keys)).run();
+  }
+}
+
+/** PS3.18 10.5.1: an instance outside the study named in the URL is not stored. */
+function mismatch(id: { study: string; sop: string; sopClass?: string }, expect: { study?: string }): StoreOutcome | undefined {
+  if (expect.study === undefined || expect.study === id.study) return undefined;
+  return {
+    ok: false,
+    reason: Status.DataSetDoesNotMatchSOPClass,
+    message: `StudyInstanceUID ${id.study} does not match the study ${expect.study} of the request`,
+    sop: id.sop,
+    ...(id.sopClass ? { sopClass: id.sopClass } : {}),
+  };
+}
+
+/** A failure names the instance when the File Meta Information already did (PS3.10 7.1). */
+function withIdentity(failure: StoreOutcome, reader: Part10Reader): StoreOutcome {
+  if (failure.ok || failure.sop) return failure;
+  const meta = reader.header.meta;
+  const sop = meta && stringValue(meta, "00020003");
+  const sopClass = meta && stringValue(meta, "00020002");
+  return { ...failure, ...(sop ? { sop } : {}), ...(sopClass ? { sopClass } : {}) };
+}

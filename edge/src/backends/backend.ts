@@ -1,0 +1,68 @@
+/**
+ * The one interface the frontends (DICOMweb, FHIR, the agent's operations)
+ * call. The archive (D1 + R2) is the first implementation; DICOMweb and DIMSE
+ * proxies implement the same contract (DESIGN: Backends).
+ */
+
+/** A study, a series of it, or an instance of that series. */
+export interface Scope {
+  study: string;
+  series?: string;
+  instance?: string;
+}
+
+export interface StoredInstance {
+  study: string;
+  series: string;
+  sop: string;
+  sopClass: string;
+  transferSyntax: string;
+  size: number;
+  /** Where the dataset starts in the object (after the File Meta group). */
+  datasetOffset: number;
+  numberOfFrames: number | null;
+  /**
+   * Per frame, its byte ranges within the stored object; null when unknown.
+   * For a deflated syntax the offsets count inflated dataset bytes from
+   * `datasetOffset` on (PS3.5 A.5).
+   */
+  frames: [number, number][][] | null;
+  /** Bulk data path -> byte range within the stored object. */
+  bulk: Record<string, [number, number]>;
+  /** Where the backend finds the bytes (the archive: its R2 key). */
+  ref: string;
+}
+
+export type StoreOutcome =
+  | { ok: true; study: string; series: string; sop: string; sopClass: string; warnings: number[] }
+  | { ok: false; reason: number; message: string; sop?: string; sopClass?: string };
+
+/**
+ * One STOW-RS request or one association's stores: instances are written as
+ * they arrive and become visible together on `commit`; `rollback` leaves no
+ * trace of any of them.
+ */
+export interface StoreTransaction {
+  add(body: AsyncIterable<Uint8Array>, expect: { study?: string }): Promise<StoreOutcome>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+export interface MetadataEntry {
+  study: string;
+  series: string;
+  sop: string;
+  /** DICOM JSON of the instance with BulkDataURIs relative to the instance URL. */
+  json: string;
+}
+
+export interface Backend {
+  store(): StoreTransaction;
+  instances(scope: Scope): Promise<StoredInstance[]>;
+  /** The stored bytes, whole or one range of them; null if the object is gone. */
+  read(instance: StoredInstance, range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array> | null>;
+  metadata(scope: Scope): AsyncIterable<MetadataEntry>;
+  /** Removes index rows and objects together; returns how many instances went. */
+  delete(scope: Scope): Promise<number>;
+  health(): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; error?: string }> }>;
+}

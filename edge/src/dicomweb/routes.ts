@@ -1,0 +1,49 @@
+import { Hono, type Context } from "hono";
+import type { Backend, Scope } from "../backends/backend";
+import { backendFor } from "../backends/select";
+import type { Env } from "../env";
+import { deleteResource } from "./delete/delete";
+import { storeInstances } from "./stow/stow";
+import { retrieveBulkdata } from "./wado/bulkdata";
+import { retrieveFrames } from "./wado/frames";
+import { retrieveMetadata } from "./wado/metadata";
+import { retrieveRendered } from "./wado/rendered";
+import { retrieveInstances } from "./wado/retrieve";
+
+type Ctx = Context<{ Bindings: Env }>;
+
+/** The DICOMweb base URL of a request, from its own origin (PS3.18 8.2). */
+function baseOf(c: Ctx): string {
+  return `${new URL(c.req.url).origin}/dicomweb`;
+}
+
+function scopeOf(c: Ctx): Scope {
+  const { study, series, instance } = c.req.param() as Record<string, string | undefined>;
+  return { study: study!, ...(series ? { series } : {}), ...(instance ? { instance } : {}) };
+}
+
+function withBackend(handler: (c: Ctx, backend: Backend) => Promise<Response>) {
+  return (c: Ctx) => handler(c, backendFor(c.env));
+}
+
+/** The Studies Service (PS3.18 10): STOW-RS, WADO-RS and delete; QIDO-RS joins later. */
+export const dicomweb = new Hono<{ Bindings: Env }>();
+
+const STUDY = "/studies/:study";
+const SERIES = `${STUDY}/series/:series`;
+const INSTANCE = `${SERIES}/instances/:instance`;
+
+dicomweb.post("/studies", withBackend((c, b) => storeInstances(c.req.raw, b, baseOf(c))));
+dicomweb.post(STUDY, withBackend((c, b) => storeInstances(c.req.raw, b, baseOf(c), c.req.param("study"))));
+
+for (const path of [STUDY, SERIES, INSTANCE]) {
+  dicomweb.get(path, withBackend((c, b) => retrieveInstances(c.req.raw, b, baseOf(c), scopeOf(c))));
+  dicomweb.get(`${path}/metadata`, withBackend((c, b) => retrieveMetadata(c.req.raw, b, baseOf(c), scopeOf(c))));
+  dicomweb.get(`${path}/thumbnail`, withBackend((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "thumbnail")));
+  dicomweb.delete(path, withBackend((c, b) => deleteResource(b, scopeOf(c))));
+}
+dicomweb.get(`${INSTANCE}/rendered`, withBackend((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "rendered")));
+dicomweb.get(`${INSTANCE}/frames/:frames`, withBackend((c, b) => retrieveFrames(c.req.raw, b, baseOf(c), scopeOf(c) as Required<Scope>, c.req.param("frames")!)));
+dicomweb.get(`${INSTANCE}/frames/:frames/rendered`, withBackend((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "rendered", c.req.param("frames")!)));
+dicomweb.get(`${INSTANCE}/frames/:frames/thumbnail`, withBackend((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "thumbnail", c.req.param("frames")!)));
+dicomweb.get(`${INSTANCE}/bulkdata/:path{.+}`, withBackend((c, b) => retrieveBulkdata(c.req.raw, b, baseOf(c), scopeOf(c) as Required<Scope>, c.req.param("path")!)));

@@ -1,0 +1,23 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+const root = path.resolve(import.meta.dirname, "..");
+
+// Edge tests run inside workerd with the Worker's real bindings (D1, R2,
+// Durable Objects); migrations are applied by test/apply-migrations.ts.
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      main: path.join(root, "edge/src/index.ts"),
+      wrangler: { configPath: path.join(root, "wrangler.toml") },
+      miniflare: {
+        bindings: { TEST_MIGRATIONS: await readD1Migrations(path.join(root, "edge/migrations")) },
+      },
+    }),
+  ],
+  test: {
+    include: ["edge/src/**/*.test.ts", "edge/test/**/*.test.ts"],
+    setupFiles: ["edge/test/apply-migrations.ts"],
+  },
+}));
