@@ -66,6 +66,15 @@ WHERE true
 ON CONFLICT (instance_pk) DO UPDATE SET
   study_pk = excluded.study_pk, series_pk = excluded.series_pk, json = excluded.json`;
 
+/**
+ * Instances of one study that name different patients leave the study with
+ * the last one; a patient that so lost its only study goes.
+ */
+const PRUNE_ABANDONED_PATIENTS = `
+DELETE FROM patients WHERE id IN (
+  SELECT p.id FROM (SELECT value AS r FROM json_each(?1)) JOIN patients p ON p.patient_id = r->>'patientId' AND p.issuer = r->>'issuer')
+AND NOT EXISTS (SELECT 1 FROM studies WHERE patient_pk = patients.id)`;
+
 const CLEAR_PENDING = `
 DELETE FROM pending_objects WHERE object_key IN (SELECT value->>'key' FROM json_each(?1))`;
 
@@ -121,12 +130,13 @@ export async function commitRecords(db: D1Database, records: InstanceRecord[]): 
       db.prepare(UPSERT_SERIES).bind(json, now),
       db.prepare(UPSERT_INSTANCES).bind(json, now),
       db.prepare(UPSERT_METADATA).bind(json),
+      db.prepare(PRUNE_ABANDONED_PATIENTS).bind(json),
       db.prepare(CLEAR_PENDING).bind(json),
       db
         .prepare(`SELECT DISTINCT series_pk AS seriesPk, study_pk AS studyPk FROM instances WHERE sop_uid IN (SELECT value FROM json_each(?1))`)
         .bind(sops),
     ]);
-    const touched = (results[6]?.results ?? []) as { seriesPk: number; studyPk: number }[];
+    const touched = (results.at(-1)?.results ?? []) as { seriesPk: number; studyPk: number }[];
     const replaced = before.results.filter((old) => !chunk.some((r) => r.key === old.key));
     await recount(
       db,
