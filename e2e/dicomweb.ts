@@ -45,6 +45,8 @@ export async function stow(base: string, items: (string | Uint8Array)[], options
     headers: { "Content-Type": `multipart/related; ${type}`, Accept: "application/dicom+json" },
     body: stowBody(items, boundary, options.partLengths),
     duplex: "half",
+    // A request that hangs fails the test instead of stalling the suite.
+    signal: AbortSignal.timeout(60_000),
   } as RequestInit);
 }
 

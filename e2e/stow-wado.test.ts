@@ -61,7 +61,10 @@ describe("STOW-RS then WADO-RS, byte for byte", () => {
     for (const file of [...group("compressed"), ...group("multiframe"), ...group("mr").slice(0, 2)]) {
       const res = await stow(base, [file.absPath], { quoted: true });
       expect(res.status, file.path).toBe(200);
-      const one = await fetch(`${base}/dicomweb/studies/${file.studyInstanceUid}/series/${file.seriesInstanceUid}/instances/${file.sopInstanceUid}`);
+      await res.arrayBuffer();
+      const one = await fetch(`${base}/dicomweb/studies/${file.studyInstanceUid}/series/${file.seriesInstanceUid}/instances/${file.sopInstanceUid}`, {
+        signal: AbortSignal.timeout(30_000),
+      });
       const [part] = await parts(one);
       expect(sha256(part!.bytes), file.path).toBe(file.sha256);
       expect(part!.headers.get("content-type")).toBe(`application/dicom; transfer-syntax=${file.transferSyntaxUid}`);
@@ -119,7 +122,7 @@ describe("WADO-RS metadata, frames and bulk data", () => {
 
   it("serves encapsulated frames in their stored media type", async () => {
     const jpeg = group("compressed").find((f) => f.transferSyntaxUid === "1.2.840.10008.1.2.4.50")!;
-    await stow(base, [jpeg.absPath]);
+    expect((await (await stow(base, [jpeg.absPath])).json()) as object).toHaveProperty("00081199");
     const res = await fetch(`${base}/dicomweb/studies/${jpeg.studyInstanceUid}/series/${jpeg.seriesInstanceUid}/instances/${jpeg.sopInstanceUid}/frames/1`, {
       headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" },
     });

@@ -1,4 +1,4 @@
-import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { encodePart10 } from "@dicom-edge/shared/dicom/testing/encode";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
@@ -78,7 +78,7 @@ describe("WADO-RS", () => {
   });
 
   it("defaults to the stored bytes with no Accept or */*", async () => {
-    for (const headers of [{}, { Accept: "*/*" }]) {
+    for (const headers of [{}, { Accept: "*/*" }] as Record<string, string>[]) {
       const res = await SELF.fetch(url("1.3.1.1.2"), { headers });
       expect(res.status).toBe(200);
       const [part] = await parts(res);
@@ -178,9 +178,7 @@ describe("DELETE, health and the sweep", () => {
     await env.DB.prepare("INSERT INTO pending_objects (object_key, created_at) VALUES ('studies/orphan/x.dcm', 0)").run();
     await env.OBJECTS.put("studies/fresh/y.dcm", "uploading");
     await env.DB.prepare("INSERT INTO pending_objects (object_key, created_at) VALUES ('studies/fresh/y.dcm', ?1)").bind(Date.now()).run();
-    const ctx = createExecutionContext();
-    await worker.scheduled!({ cron: "17 * * * *", scheduledTime: Date.now(), noRetry() {} } as ScheduledController, env, ctx);
-    await waitOnExecutionContext(ctx);
+    await worker.scheduled({ cron: "17 * * * *", scheduledTime: Date.now(), noRetry() {} } as ScheduledController, env);
     expect(await env.OBJECTS.head("studies/orphan/x.dcm")).toBeNull();
     expect(await env.OBJECTS.head("studies/fresh/y.dcm")).not.toBeNull();
     expect(await env.DB.prepare("SELECT object_key AS k FROM pending_objects").all().then((r) => r.results)).toEqual([{ k: "studies/fresh/y.dcm" }]);

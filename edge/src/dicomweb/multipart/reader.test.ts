@@ -221,7 +221,11 @@ describe("readMultipart: RFC 2046 5.1.1 syntax", () => {
     const fragment = fc.constantFrom("\r", "\n", "-", "--", "\r\n--", `\r\n--${boundary.slice(0, 20)}`, boundary.slice(1));
     const partBody = fc
       .array(fc.oneof(fragment, fc.string({ maxLength: 8 })), { maxLength: 12 })
-      .map((xs) => enc.encode(xs.join("")));
+      .map((xs) => xs.join(""))
+      // RFC 2046 5.1.1: a body never holds its own delimiter line; the pieces
+      // may still join into one, which is no valid multipart input.
+      .filter((text) => !text.includes(`--${boundary}`))
+      .map((text) => enc.encode(text));
     await fc.assert(
       fc.asyncProperty(
         fc.array(partBody, { minLength: 1, maxLength: 4 }),
