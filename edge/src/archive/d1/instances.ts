@@ -15,19 +15,8 @@ function scopeFilter(scope: Scope): { sql: string; params: string[] } {
   return { sql: parts.join(" AND "), params };
 }
 
-interface InstanceRow {
-  study: string;
-  series: string;
-  sop: string;
-  sopClass: string;
-  transferSyntax: string;
-  size: number;
-  datasetOffset: number;
-  numberOfFrames: number | null;
-  frames: string | null;
-  bulk: string | null;
-  ref: string;
-}
+/** A row as D1 returns it: frames and bulk still JSON text. */
+type InstanceRow = Omit<StoredInstance, "frames" | "bulk"> & { frames: string | null; bulk: string | null };
 
 /** A scope's instances in series then instance order (PS3.18 10.4.1.1: retrieve order is not defined; this one is stable). */
 export async function findInstances(db: D1Database, scope: Scope): Promise<StoredInstance[]> {
