@@ -1,1 +1,2 @@
 export * from "./dicom/index.ts";
+export * from "./query/index.ts";

@@ -1,4 +1,6 @@
-import type { Backend, MetadataEntry, Scope, StoredInstance, StoreTransaction } from "../backends/backend";
+import type { Query, QueryError } from "@dicom-edge/shared/query/model";
+import type { Backend, MetadataEntry, Scope, SearchResult, StoredInstance, StoreTransaction } from "../backends/backend";
+import { search } from "./d1/search";
 import { recount } from "./d1/commit";
 import { deleteRows, findInstances, readMetadata } from "./d1/instances";
 import { ArchiveStore } from "./ingest";
@@ -15,6 +17,10 @@ export class Archive implements Backend {
 
   store(): StoreTransaction {
     return new ArchiveStore(this.db, this.bucket);
+  }
+
+  search(query: Query): Promise<SearchResult | QueryError> {
+    return search(this.db, query);
   }
 
   instances(scope: Scope): Promise<StoredInstance[]> {

@@ -3,6 +3,8 @@ import { frameRanges } from "@dicom-edge/shared/dicom/frames";
 import { numberValue, personName, stringValue } from "@dicom-edge/shared/dicom/json";
 import { PATIENT_LEVEL, SERIES_LEVEL, STUDY_LEVEL } from "@dicom-edge/shared/dicom/levels";
 import { Status } from "@dicom-edge/shared/dicom/status";
+import { indexColumns } from "@dicom-edge/shared/query/index-columns";
+import { personNameString } from "@dicom-edge/shared/query/normalize";
 
 /** One instance as the index stores it (edge/migrations/0001_index.sql). */
 export interface InstanceRecord {
@@ -38,6 +40,8 @@ export interface InstanceRecord {
   frames: [number, number][][] | null;
   /** Bulk data path (as in the metadata's BulkDataURI) -> [offset, length]. */
   bulk: Record<string, [number, number]>;
+  /** The query engine's normalized columns (shared/src/query/index-columns.ts). */
+  index: Record<string, string | null>;
   patientAttributes: DicomJson;
   studyAttributes: DicomJson;
   seriesAttributes: DicomJson;
@@ -133,12 +137,24 @@ export function buildRecord(header: Part10Header, key: string): RecordResult {
     key,
     frames,
     bulk: Object.fromEntries(Object.entries(header.bulkData).map(([path, r]: [string, ByteRange]) => [path, [r.offset, r.length]])),
+    index: indexColumns({
+      patientName: fullName(ds, "00100010"),
+      referringPhysician: fullName(ds, "00080090"),
+      studyTime: stringValue(ds, "00080030") ?? null,
+      performedStartTime: stringValue(ds, "00400245") ?? null,
+    }),
     patientAttributes: pick(ds, PATIENT_LEVEL),
     studyAttributes: pick(ds, STUDY_LEVEL),
     seriesAttributes: pick(ds, SERIES_LEVEL),
     metadata: ds,
   };
   return { ok: true, record, warnings: [...warnings] };
+}
+
+/** Every component group of a name, so fuzzy matching finds any of them. */
+function fullName(ds: DicomJson, tag: string): string | null {
+  const pn = personName(ds, tag);
+  return pn ? personNameString(pn) : null;
 }
 
 function checked(value: string | undefined, pattern: RegExp, warnings: Set<number>): string | null {

@@ -1,3 +1,6 @@
+import type { DicomJson } from "@dicom-edge/shared/dicom/json";
+import type { Query, QueryError } from "@dicom-edge/shared/query/model";
+
 /**
  * The one interface the frontends (DICOMweb, FHIR, the agent's operations)
  * call. The archive (D1 + R2) is the first implementation; DICOMweb and DIMSE
@@ -56,7 +59,23 @@ export interface MetadataEntry {
   json: string;
 }
 
+/** One QIDO-RS / C-FIND result: the UIDs that name it and every attribute the backend has for it. */
+export interface SearchMatch {
+  study: string;
+  series?: string;
+  sop?: string;
+  dataset: DicomJson;
+}
+
+export interface SearchResult {
+  matches: SearchMatch[];
+  /** More results exist past the query's limit (PS3.18 10.6.3.2: the Warning header). */
+  truncated: boolean;
+}
+
 export interface Backend {
+  /** Matches per the one query engine (shared/src/query); a QueryError for a key it cannot match. */
+  search(query: Query): Promise<SearchResult | QueryError>;
   store(): StoreTransaction;
   instances(scope: Scope): Promise<StoredInstance[]>;
   /** The stored bytes, whole or one range of them; null if the object is gone. */

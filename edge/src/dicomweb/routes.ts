@@ -3,6 +3,7 @@ import type { Backend, Scope } from "../backends/backend";
 import { backendFor } from "../backends/select";
 import type { Env } from "../env";
 import { deleteResource } from "./delete/delete";
+import { searchForResources } from "./qido/search";
 import { storeInstances } from "./stow/stow";
 import { retrieveBulkdata } from "./wado/bulkdata";
 import { retrieveFrames } from "./wado/frames";
@@ -26,12 +27,20 @@ function withBackend(handler: (c: Ctx, backend: Backend) => Promise<Response>) {
   return (c: Ctx) => handler(c, backendFor(c.env));
 }
 
-/** The Studies Service (PS3.18 10): STOW-RS, WADO-RS and delete; QIDO-RS joins later. */
+/** The Studies Service (PS3.18 10): STOW-RS, WADO-RS, QIDO-RS and delete. */
 export const dicomweb = new Hono<{ Bindings: Env }>();
 
 const STUDY = "/studies/:study";
 const SERIES = `${STUDY}/series/:series`;
 const INSTANCE = `${SERIES}/instances/:instance`;
+
+// QIDO-RS (PS3.18 10.6.1, Table 10.6.1-1): every level, across the archive or within the path.
+dicomweb.get("/studies", withBackend((c, b) => searchForResources(c.req.raw, b, baseOf(c), "study", {})));
+dicomweb.get("/series", withBackend((c, b) => searchForResources(c.req.raw, b, baseOf(c), "series", {})));
+dicomweb.get("/instances", withBackend((c, b) => searchForResources(c.req.raw, b, baseOf(c), "instance", {})));
+dicomweb.get(`${STUDY}/series`, withBackend((c, b) => searchForResources(c.req.raw, b, baseOf(c), "series", scopeOf(c))));
+dicomweb.get(`${STUDY}/instances`, withBackend((c, b) => searchForResources(c.req.raw, b, baseOf(c), "instance", scopeOf(c))));
+dicomweb.get(`${SERIES}/instances`, withBackend((c, b) => searchForResources(c.req.raw, b, baseOf(c), "instance", scopeOf(c))));
 
 dicomweb.post("/studies", withBackend((c, b) => storeInstances(c.req.raw, b, baseOf(c))));
 dicomweb.post(STUDY, withBackend((c, b) => storeInstances(c.req.raw, b, baseOf(c), c.req.param("study"))));

@@ -10,37 +10,40 @@ import type { InstanceRecord } from "../record";
 const CHUNK_BYTES = 256 * 1024;
 
 const UPSERT_PATIENTS = `
-INSERT INTO patients (patient_id, issuer, patient_name, birth_date, sex, attributes, updated_at)
-SELECT r->>'patientId', r->>'issuer', r->>'patientName', r->>'birthDate', r->>'sex', r->>'patientAttributes', ?2
+INSERT INTO patients (patient_id, issuer, patient_name, patient_name_fuzzy, birth_date, sex, attributes, updated_at)
+SELECT r->>'patientId', r->>'issuer', r->>'patientName', r->>'$.index.patient_name_fuzzy', r->>'birthDate', r->>'sex',
+  r->>'patientAttributes', ?2
 FROM (SELECT value AS r FROM json_each(?1)) WHERE true
 ON CONFLICT (patient_id, issuer) DO UPDATE SET
-  patient_name = excluded.patient_name, birth_date = excluded.birth_date, sex = excluded.sex,
+  patient_name = excluded.patient_name, patient_name_fuzzy = excluded.patient_name_fuzzy, birth_date = excluded.birth_date, sex = excluded.sex,
   attributes = excluded.attributes, updated_at = excluded.updated_at`;
 
 const UPSERT_STUDIES = `
-INSERT INTO studies (study_uid, patient_pk, study_date, study_time, accession_number, study_id,
-  referring_physician_name, study_description, attributes, updated_at)
+INSERT INTO studies (study_uid, patient_pk, study_date, study_time, study_time_norm, accession_number, study_id,
+  referring_physician_name, referring_physician_fuzzy, study_description, attributes, updated_at)
 SELECT r->>'study', (SELECT id FROM patients WHERE patient_id = r->>'patientId' AND issuer = r->>'issuer'),
-  r->>'studyDate', r->>'studyTime', r->>'accession', r->>'studyId', r->>'referringPhysician',
-  r->>'studyDescription', r->>'studyAttributes', ?2
+  r->>'studyDate', r->>'studyTime', r->>'$.index.study_time_norm', r->>'accession', r->>'studyId',
+  r->>'referringPhysician', r->>'$.index.referring_physician_fuzzy', r->>'studyDescription', r->>'studyAttributes', ?2
 FROM (SELECT value AS r FROM json_each(?1)) WHERE true
 ON CONFLICT (study_uid) DO UPDATE SET
   patient_pk = excluded.patient_pk, study_date = excluded.study_date, study_time = excluded.study_time,
+  study_time_norm = excluded.study_time_norm, referring_physician_fuzzy = excluded.referring_physician_fuzzy,
   accession_number = excluded.accession_number, study_id = excluded.study_id,
   referring_physician_name = excluded.referring_physician_name, study_description = excluded.study_description,
   attributes = excluded.attributes, updated_at = excluded.updated_at`;
 
 const UPSERT_SERIES = `
 INSERT INTO series (series_uid, study_pk, modality, series_number, series_description,
-  performed_start_date, performed_start_time, attributes, updated_at)
+  performed_start_date, performed_start_time, performed_start_time_norm, attributes, updated_at)
 SELECT r->>'series', (SELECT id FROM studies WHERE study_uid = r->>'study'), r->>'modality',
   r->>'seriesNumber', r->>'seriesDescription', r->>'performedStartDate', r->>'performedStartTime',
-  r->>'seriesAttributes', ?2
+  r->>'$.index.performed_start_time_norm', r->>'seriesAttributes', ?2
 FROM (SELECT value AS r FROM json_each(?1)) WHERE true
 ON CONFLICT (series_uid) DO UPDATE SET
   study_pk = excluded.study_pk, modality = excluded.modality, series_number = excluded.series_number,
   series_description = excluded.series_description, performed_start_date = excluded.performed_start_date,
-  performed_start_time = excluded.performed_start_time, attributes = excluded.attributes,
+  performed_start_time = excluded.performed_start_time, performed_start_time_norm = excluded.performed_start_time_norm,
+  attributes = excluded.attributes,
   updated_at = excluded.updated_at`;
 
 const UPSERT_INSTANCES = `
