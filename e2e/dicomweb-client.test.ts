@@ -27,6 +27,21 @@ beforeAll(async () => {
 type Dataset = Record<string, { Value?: unknown[]; BulkDataURI?: string }>;
 
 describe("dicomweb-client (OHIF's client) against the edge", () => {
+  it("searches for studies, series and instances as OHIF does", async () => {
+    const f = mr[0]!;
+    const studies = (await client.searchForStudies({
+      queryParams: { limit: "101", offset: "0", fuzzymatching: "false", includefield: "00081030,00080060", "00100020": "*" },
+    } as never)) as Dataset[];
+    const study = studies.find((s) => s["0020000D"]!.Value![0] === f.studyInstanceUid)!;
+    expect(study["00080061"]!.Value).toEqual(["MR"]);
+    expect(study["00201208"]!.Value).toEqual([mr.length]);
+    expect(study["00081030"]!.Value).toEqual(["MR BRAIN WO CONTRAST"]);
+    const series = (await client.searchForSeries({ studyInstanceUID: f.studyInstanceUid } as never)) as Dataset[];
+    expect(series.map((s) => s["0020000E"]!.Value![0])).toEqual([f.seriesInstanceUid]);
+    const instances = (await client.searchForInstances({ studyInstanceUID: f.studyInstanceUid, seriesInstanceUID: f.seriesInstanceUid } as never)) as Dataset[];
+    expect(new Set(instances.map((i) => i["00080018"]!.Value![0]))).toEqual(new Set(mr.map((m) => m.sopInstanceUid)));
+  });
+
   it("retrieves series metadata with absolute BulkDataURIs", async () => {
     const f = mr[0]!;
     const metadata = (await client.retrieveSeriesMetadata({ studyInstanceUID: f.studyInstanceUid, seriesInstanceUID: f.seriesInstanceUid } as never)) as Dataset[];
