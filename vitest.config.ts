@@ -1,10 +1,10 @@
 import { defineConfig } from "vitest/config";
 
-// Pure unit tests of shared/ run in Node; the
+// Unit tests of shared/ and the agent run in Node; the
 // Worker's own tests run inside workerd (edge/vitest.config.ts) and the
 // end-to-end tests against `wrangler dev` (e2e/vitest.config.ts).
 export default defineConfig({
   test: {
-    include: ["shared/src/**/*.test.ts"],
+    include: ["shared/src/**/*.test.ts", "agent/src/**/*.test.ts"],
   },
 });
