@@ -3,32 +3,30 @@
 // it with every process it spawned.
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./ports";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 const QUIET = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" };
 
+/** The agent key the e2e edge knows: agents "e2e" and "e2e-spool" (the tests' agents). */
+export const AGENT_KEYS = { e2e: "e2e-agent-key-0123456789abcdef", "e2e-spool": "e2e-spool-key-0123456789abcdef" };
+
 export interface Stack {
   base: string;
   /** pid of the process group (wrangler and its workerd). */
   pgid: number;
+  /** Removes the state folder too. */
   stop(): Promise<void>;
+  /** SIGKILL, the state folder kept (a crash). */
+  kill(): Promise<void>;
+  /** Kills it and starts it again on the same port and state. */
+  restart(): Promise<Stack>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => ok(port));
-    });
-  });
-}
 
 function run(args: string[]): Promise<void> {
   return new Promise((ok, fail) => {
@@ -39,27 +37,41 @@ function run(args: string[]): Promise<void> {
   });
 }
 
-export async function startStack(): Promise<Stack> {
-  const state = await mkdtemp(join(tmpdir(), "dicom-edge-e2e-"));
-  await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
-  const port = await freePort();
-  const child = spawn(WRANGLER, ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn"], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...QUIET },
-  });
+/**
+ * Starts wrangler dev on a fresh state folder. `options.base` reuses an
+ * earlier stack's port and state (`restart` is the crash-and-come-back case).
+ */
+export async function startStack(options: { state?: string; port?: number } = {}): Promise<Stack> {
+  const state = options.state ?? (await mkdtemp(join(tmpdir(), "dicom-edge-e2e-")));
+  if (!options.state) await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
+  const port = options.port ?? (await freePort());
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
+  const child = spawn(WRANGLER, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET } });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
   child.stderr!.on("data", (d) => (log += d));
   const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
+  const kill = async () => {
+    const exited = new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
     try {
       process.kill(-child.pid!, "SIGKILL");
     } catch {
       // already gone
     }
-    await rm(state, { recursive: true, force: true });
+    await exited;
+  };
+  const stack: Stack = {
+    base,
+    pgid: child.pid!,
+    kill,
+    async stop() {
+      await kill();
+      await rm(state, { recursive: true, force: true });
+    },
+    async restart() {
+      await kill();
+      return startStack({ state, port });
+    },
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -70,10 +82,10 @@ export async function startStack(): Promise<Stack> {
       // not listening yet
     }
     if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
+      await stack.stop();
       throw new Error(`wrangler dev did not come up:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { base, pgid: child.pid!, stop };
+  return stack;
 }

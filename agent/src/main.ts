@@ -1,0 +1,73 @@
+import { parseArgs } from "node:util";
+import { Status } from "@dicom-edge/shared/dicom/status";
+import { loadConfig } from "./config/config";
+import { startDimseServer } from "./dimse/server";
+import { Spool } from "./spool/spool";
+import { fileMetaInformation } from "./store/file-meta";
+import { forwardToEdge, part10 } from "./store/forward";
+import { TunnelClient } from "./tunnel/client";
+
+/** PS3.7 D.3.3.2: this implementation's UID (under the project's UID root) and version name. */
+export const IMPLEMENTATION_CLASS_UID = "1.2.826.0.1.3680043.10.1544.1";
+export const IMPLEMENTATION_VERSION_NAME = "DICOMEDGE_01";
+
+const log = (message: string) => console.log(`${new Date().toISOString()} ${message}`);
+
+const { values } = parseArgs({ options: { config: { type: "string" } } });
+const config = await loadConfig(values.config);
+const tunnel = new TunnelClient({ edgeUrl: config.edge.url, agentId: config.edge.agentId, agentKey: config.edge.agentKey, log, onConnected: () => spool?.notifyConnected() });
+const spool = config.spool.ackMode === "spool" ? new Spool(config.spool.dir, tunnel, log) : undefined;
+await spool?.init();
+
+const server = await startDimseServer({
+  host: config.dimse.host,
+  port: config.dimse.port,
+  aeTitle: config.dimse.aeTitle,
+  maxPduLength: config.dimse.maxPduLength,
+  maxAssociations: config.dimse.maxAssociations,
+  implementationClassUid: IMPLEMENTATION_CLASS_UID,
+  implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+  handlers: {
+    // C-ECHO answers for the whole chain: success only when the edge and its archive answer.
+    async echo() {
+      if (!tunnel.connected) return { status: Status.ProcessingFailure, errorComment: "edge unreachable" };
+      try {
+        const stream = tunnel.open("echo");
+        await stream.end();
+        return (await stream.result()) as { status: number; errorComment?: string };
+      } catch {
+        return { status: Status.ProcessingFailure, errorComment: "edge unreachable" };
+      }
+    },
+    async store(ctx) {
+      const meta = fileMetaInformation({
+        sopClassUid: ctx.sopClassUid,
+        sopInstanceUid: ctx.sopInstanceUid,
+        transferSyntaxUid: ctx.transferSyntaxUid,
+        implementationClassUid: IMPLEMENTATION_CLASS_UID,
+        implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+        sourceAeTitle: ctx.callingAeTitle,
+      });
+      const bytes = part10(meta, ctx.dataset);
+      if (spool) return spool.accept(bytes);
+      return forwardToEdge(tunnel, { sopInstanceUid: ctx.sopInstanceUid, callingAeTitle: ctx.callingAeTitle }, bytes);
+    },
+  },
+  log,
+});
+tunnel.start();
+spool?.start();
+log(`agent ${config.edge.agentId}: ${config.dimse.aeTitle} on ${config.dimse.host}:${server.port}, edge ${config.edge.url}, ack mode ${config.spool.ackMode}`);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log(`${signal}: stopping`);
+  await server.close();
+  await spool?.stop();
+  await tunnel.stop();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,139 @@
+import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { Status } from "@dicom-edge/shared/dicom/status";
+import { nextDelay } from "@dicom-edge/shared/tunnel/backoff";
+import { forwardToEdge, type EdgeLink, type StoreStatus } from "../store/forward";
+
+/**
+ * The spool (ack mode "spool"): a C-STORE is acknowledged once its Part-10
+ * bytes are fsynced to local disk, and the queue drains to the edge in
+ * arrival order whenever the tunnel is up. Layout under the spool folder:
+ * `incoming/` (being written; anything left there after a crash was never
+ * acknowledged and is removed), `queue/` (acknowledged, waiting for the
+ * edge), `failed/` (refused by the edge for good, kept for an operator).
+ */
+export class Spool {
+  private readonly incoming: string;
+  private readonly queue: string;
+  private readonly failed: string;
+  private sequence = 0;
+  private wake: (() => void) | undefined;
+  private running = false;
+  private draining: Promise<void> | undefined;
+
+  constructor(
+    dir: string,
+    private readonly link: EdgeLink & { connected: boolean },
+    private readonly log: (message: string) => void = () => undefined,
+  ) {
+    this.incoming = join(dir, "incoming");
+    this.queue = join(dir, "queue");
+    this.failed = join(dir, "failed");
+  }
+
+  async init(): Promise<void> {
+    for (const dir of [this.incoming, this.queue, this.failed]) await mkdir(dir, { recursive: true });
+    for (const name of await readdir(this.incoming)) await unlink(join(this.incoming, name));
+    await fsyncDir(this.incoming);
+  }
+
+  /** Writes one instance durably; Success only once it is on disk. */
+  async accept(chunks: AsyncIterable<Uint8Array>): Promise<StoreStatus> {
+    const name = `${Date.now().toString().padStart(15, "0")}-${String(this.sequence++).padStart(9, "0")}-${randomUUID()}.dcm`;
+    const partial = join(this.incoming, name);
+    const file = await open(partial, "wx");
+    try {
+      for await (const chunk of chunks) await file.write(chunk);
+      await file.sync();
+    } catch (error) {
+      await file.close();
+      await unlink(partial).catch(() => undefined);
+      this.log(`spool write failed: ${error instanceof Error ? error.message : String(error)}`);
+      return { status: Status.OutOfResources, errorComment: "spool write failed" };
+    }
+    await file.close();
+    // The rename makes the instance part of the queue; syncing the folder makes the rename durable.
+    await rename(partial, join(this.queue, name));
+    await fsyncDir(this.queue);
+    this.wake?.();
+    return { status: Status.Success };
+  }
+
+  /** Drains the queue to the edge until `stop()`. */
+  start(): void {
+    this.running = true;
+    this.draining = this.drain();
+  }
+
+  notifyConnected(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.draining;
+  }
+
+  /** Instances waiting for the edge. */
+  async pending(): Promise<number> {
+    return (await readdir(this.queue)).length;
+  }
+
+  private async drain(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      const next = (await readdir(this.queue)).sort()[0];
+      if (!next || !this.link.connected) {
+        await this.sleep(next ? 1000 : 60_000);
+        continue;
+      }
+      const path = join(this.queue, next);
+      const result = await forwardToEdge(this.link, { source: "spool" }, createReadStream(path, { highWaterMark: 1 << 20 }));
+      if (isStored(result.status)) {
+        await unlink(path);
+        failures = 0;
+      } else if (isPermanent(result.status)) {
+        this.log(`edge refused spooled ${next}: 0x${result.status.toString(16)} ${result.errorComment ?? ""}; kept in failed/`);
+        await rename(path, join(this.failed, next));
+        failures = 0;
+      } else {
+        await this.sleep(nextDelay(failures++));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+/** Success, or a warning: the edge holds the instance (PS3.4 B.2.3: 0000, B000, B006, B007). */
+function isStored(status: number): boolean {
+  return status === Status.Success || (status & 0xf000) === 0xb000;
+}
+
+/** A9xx, Cxxx and 0122 will not change on retry; A7xx and 0110 may. */
+function isPermanent(status: number): boolean {
+  return (status & 0xff00) === 0xa900 || (status & 0xf000) === 0xc000 || status === Status.SOPClassNotSupported;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

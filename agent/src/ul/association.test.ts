@@ -1,0 +1,169 @@
+import net from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { startDimseServer, type DimseServer } from "../dimse/server.ts";
+import { next, type StateName, type UlEvent } from "./association.ts";
+import { emptyUserInformation, encodePdu, type AssociateRq } from "./pdu.ts";
+
+describe("next (PS3.8 9.2 Table 9-10, acceptor states)", () => {
+  const rq = { type: "associate-rq" } as AssociateRq;
+  const run = (state: StateName, event: UlEvent) => {
+    const t = next(state, event);
+    return [t.state, t.actions.map((a) => (a.type === "send" ? `send:${a.pdu.type}` : a.type))];
+  };
+
+  it("walks connect, associate, release, close", () => {
+    expect(run("Sta1", { type: "transport-connected" })).toEqual(["Sta2", ["start-artim"]]);
+    expect(run("Sta2", { type: "received", pdu: rq })).toEqual(["Sta3", ["stop-artim", "associate-indication"]]);
+    expect(run("Sta3", { type: "accept", ac: { type: "associate-ac" } as never })).toEqual(["Sta6", ["send:associate-ac"]]);
+    expect(run("Sta6", { type: "received", pdu: { type: "p-data-tf" } })).toEqual(["Sta6", ["deliver-pdata"]]);
+    expect(run("Sta6", { type: "received", pdu: { type: "release-rq" } })).toEqual(["Sta8", ["release-indication"]]);
+    expect(run("Sta8", { type: "release-response" })).toEqual(["Sta13", ["send:release-rp", "start-artim"]]);
+    expect(run("Sta13", { type: "transport-closed" })).toEqual(["Sta1", ["stop-artim", "closed"]]);
+  });
+
+  it("rejects, then waits for the close under ARTIM", () => {
+    expect(run("Sta3", { type: "reject", rejection: { result: 1, source: 1, reason: 7 } })).toEqual(["Sta13", ["send:associate-rj", "start-artim"]]);
+    expect(run("Sta13", { type: "artim-expired" })).toEqual(["Sta1", ["close-transport", "closed"]]);
+  });
+
+  it("closes at once on a received A-ABORT", () => {
+    expect(run("Sta6", { type: "received", pdu: { type: "abort", source: 0, reason: 0 } })).toEqual(["Sta1", ["abort-indication", "close-transport", "closed"]]);
+    expect(run("Sta2", { type: "received", pdu: { type: "abort", source: 0, reason: 0 } })).toEqual(["Sta1", ["stop-artim", "close-transport", "closed"]]);
+  });
+
+  it("aborts on invalid and unexpected PDUs", () => {
+    expect(run("Sta6", { type: "invalid-pdu", abortReason: 6 })).toEqual(["Sta13", ["send:abort", "abort-indication", "start-artim", "end-transport"]]);
+    expect(run("Sta2", { type: "received", pdu: { type: "p-data-tf" } })).toEqual(["Sta13", ["send:abort", "start-artim", "end-transport"]]);
+    expect(run("Sta6", { type: "received", pdu: rq })[0]).toBe("Sta13");
+    expect(run("Sta8", { type: "received", pdu: { type: "p-data-tf" } })[0]).toBe("Sta13");
+    expect(run("Sta13", { type: "received", pdu: { type: "p-data-tf" } })).toEqual(["Sta13", []]);
+  });
+});
+
+/** A raw TCP peer: sends bytes, records what comes back and when the socket closes. */
+async function rawPeer(port: number, send: (socket: net.Socket, received: () => Buffer) => Promise<void>) {
+  const socket = net.connect(port, "127.0.0.1");
+  const chunks: Buffer[] = [];
+  socket.on("data", (c) => chunks.push(c));
+  socket.on("error", () => undefined);
+  const closed = new Promise<number>((resolve) => socket.on("close", () => resolve(Date.now())));
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const started = Date.now();
+  await send(socket, () => Buffer.concat(chunks));
+  const closedAt = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 5000))]);
+  socket.destroy();
+  return { received: Buffer.concat(chunks), closeMs: closedAt < 0 ? -1 : closedAt - started };
+}
+
+async function until(pred: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const ECHO_RQ: AssociateRq = {
+  type: "associate-rq",
+  protocolVersion: 1,
+  calledAeTitle: "EDGE",
+  callingAeTitle: "RAW",
+  applicationContext: "1.2.840.10008.3.1.1.1",
+  presentationContexts: [{ id: 1, abstractSyntax: "1.2.840.10008.1.1", transferSyntaxes: ["1.2.840.10008.1.2"] }],
+  userInformation: { ...emptyUserInformation(), maxLength: 16384 },
+};
+
+describe("Association on a socket", () => {
+  let server: DimseServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  const start = async () =>
+    (server = await startDimseServer({
+      host: "127.0.0.1",
+      port: 0,
+      aeTitle: "EDGE",
+      maxPduLength: 16384,
+      artimTimeoutMs: 2000,
+      handlers: { echo: async () => ({ status: 0 }), store: async () => ({ status: 0 }) },
+    }));
+
+  /** Associates, then hands over the socket. */
+  const associated = async (socket: net.Socket, received: () => Buffer) => {
+    socket.write(encodePdu(ECHO_RQ));
+    await until(() => received().length >= 6 && received().length >= 6 + received().readUInt32BE(2));
+    expect(received()[0]).toBe(0x02);
+    return received().length;
+  };
+
+  it("answers a 4 GB P-DATA-TF header with A-ABORT at once, and closes", async () => {
+    const { port } = await start();
+    const t0 = Date.now();
+    const { received, closeMs } = await rawPeer(port, async (socket, received) => {
+      const acLength = await associated(socket, received);
+      socket.write(Buffer.from("0400ffffffff", "hex"));
+      await until(() => received().length > acLength);
+    });
+    const abort = received.subarray(received.length - 10);
+    expect(abort.toString("hex")).toBe("07000000000400000206");
+    expect(closeMs).toBeGreaterThanOrEqual(0);
+    expect(Date.now() - t0).toBeLessThan(1500);
+  });
+
+  it("answers a 4 GB A-ASSOCIATE-RQ header with A-ABORT", async () => {
+    const { port } = await start();
+    const { received, closeMs } = await rawPeer(port, async (socket, received) => {
+      socket.write(Buffer.from("0100ffffffff", "hex"));
+      await until(() => received().length >= 10);
+    });
+    expect(received.toString("hex")).toBe("07000000000400000206");
+    expect(closeMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("answers a malformed PDU with A-ABORT", async () => {
+    const { port } = await start();
+    const { received } = await rawPeer(port, async (socket, received) => {
+      const acLength = await associated(socket, received);
+      // A PDV item that claims more bytes than its P-DATA-TF holds.
+      socket.write(Buffer.from("04000000000a" + "000000ff" + "0103" + "00000000", "hex"));
+      await until(() => received().length > acLength);
+    });
+    expect(received.subarray(received.length - 10).toString("hex")).toBe("07000000000400000206");
+  });
+
+  it("answers an unknown PDU type with A-ABORT reason 1", async () => {
+    const { port } = await start();
+    const { received } = await rawPeer(port, async (socket, received) => {
+      const acLength = await associated(socket, received);
+      socket.write(Buffer.from("0b00000000020000", "hex"));
+      await until(() => received().length > acLength);
+    });
+    expect(received.subarray(received.length - 10).toString("hex")).toBe("07000000000400000201");
+  });
+
+  it("closes the socket at once when the peer aborts", async () => {
+    const { port } = await start();
+    const { closeMs } = await rawPeer(port, async (socket, received) => {
+      await associated(socket, received);
+      socket.write(encodePdu({ type: "abort", source: 0, reason: 0 }));
+    });
+    expect(closeMs).toBeGreaterThanOrEqual(0);
+    expect(closeMs).toBeLessThan(1000);
+  });
+
+  it("closes the transport when no A-ASSOCIATE-RQ arrives within ARTIM", async () => {
+    server = await startDimseServer({
+      host: "127.0.0.1",
+      port: 0,
+      aeTitle: "EDGE",
+      maxPduLength: 16384,
+      artimTimeoutMs: 200,
+      handlers: { echo: async () => ({ status: 0 }), store: async () => ({ status: 0 }) },
+    });
+    const { received, closeMs } = await rawPeer(server.port, async () => undefined);
+    expect(received.length).toBe(0);
+    expect(closeMs).toBeGreaterThanOrEqual(150);
+    expect(closeMs).toBeLessThan(2000);
+  });
+});

@@ -1,0 +1,68 @@
+// Starts the agent process the way systemd would (configuration from the
+// environment), on a free loopback port, and stops it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AGENT_KEYS } from "./stack";
+import { freePort } from "./ports";
+
+const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
+
+export interface Agent {
+  port: number;
+  aeTitle: string;
+  pid: number;
+  log(): string;
+  /** SIGKILL: the crash case. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+}
+
+export async function startAgent(options: { base: string; id: keyof typeof AGENT_KEYS; ackMode?: "edge" | "spool"; spoolDir?: string; port?: number }): Promise<Agent> {
+  const port = options.port ?? (await freePort());
+  const child: ChildProcess = spawn(join(ROOT, "node_modules", ".bin", "tsx"), ["agent/src/main.ts"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      DICOMEDGE_DIMSE_PORT: String(port),
+      DICOMEDGE_EDGE_URL: options.base,
+      DICOMEDGE_AGENT_ID: options.id,
+      DICOMEDGE_AGENT_KEY: AGENT_KEYS[options.id],
+      DICOMEDGE_ACK_MODE: options.ackMode ?? "edge",
+      ...(options.spoolDir ? { DICOMEDGE_SPOOL_DIR: options.spoolDir } : {}),
+    },
+  });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const agent: Agent = {
+    port,
+    aeTitle: "DICOMEDGE",
+    pid: child.pid!,
+    log: () => output,
+    async kill() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+  // Up when the edge lists the agent as connected.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const health = (await (await fetch(`${options.base}/health`)).json()) as { agents: { ids: string[] } };
+    if (health.agents.ids.includes(options.id) && output.includes("agent ")) return agent;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await agent.stop();
+      throw new Error(`agent did not come up:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,44 @@
+// dcmtk's command-line tools as the DIMSE peer, on loopback only, with
+// TCP_NODELAY=1 (Debian's dcmtk leaves Nagle on otherwise).
+import { spawn } from "node:child_process";
+
+export interface ToolResult {
+  code: number | null;
+  output: string;
+}
+
+export function dcmtk(tool: "echoscu" | "storescu" | "findscu" | "getscu" | "movescu", args: string[], timeoutMs = 300_000): Promise<ToolResult> {
+  return new Promise((resolve) => {
+    const child = spawn(tool, args, { env: { ...process.env, TCP_NODELAY: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+/** storescu's option that proposes exactly a file's transfer syntax (with -R), so it is sent unconverted. */
+export const PROPOSE: Record<string, string> = {
+  "1.2.840.10008.1.2": "-xi",
+  "1.2.840.10008.1.2.1": "-xe",
+  "1.2.840.10008.1.2.2": "-xb",
+  "1.2.840.10008.1.2.1.99": "-xd",
+  "1.2.840.10008.1.2.4.50": "-xy",
+  "1.2.840.10008.1.2.4.51": "-xx",
+  "1.2.840.10008.1.2.4.70": "-xs",
+  "1.2.840.10008.1.2.4.80": "-xt",
+  "1.2.840.10008.1.2.4.81": "-xu",
+  "1.2.840.10008.1.2.4.90": "-xv",
+  "1.2.840.10008.1.2.4.91": "-xw",
+  "1.2.840.10008.1.2.5": "-xr",
+};
+
+/** The dataset of a Part-10 file: what follows the File Meta group (PS3.10 7.1; group length at byte 140). */
+export function datasetOf(part10: Uint8Array): Uint8Array {
+  const view = new DataView(part10.buffer, part10.byteOffset, part10.byteLength);
+  return part10.subarray(144 + view.getUint32(140, true));
+}

@@ -1,0 +1,96 @@
+import { DurableObject } from "cloudflare:workers";
+import { Status } from "@dicom-edge/shared/dicom/status";
+import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
+import { backendFor } from "../backends/select";
+import type { Env } from "../env";
+import { echoOutcome, storeOutcome } from "./operations";
+
+/**
+ * One Durable Object per on-prem agent (DESIGN: The tunnel): it holds the
+ * agent's WebSocket with the hibernation API and serves the streams the
+ * agent opens through the shared tunnel protocol. The session is rebuilt
+ * after hibernation; hibernation only happens while no stream is open, so
+ * nothing in flight is lost by it.
+ */
+export class AgentHub extends DurableObject<Env> {
+  private session: TunnelSession | undefined;
+
+  override async fetch(request: Request): Promise<Response> {
+    const agentId = request.headers.get("x-agent-id") ?? "";
+    const pair = new WebSocketPair();
+    const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
+    // One connection per agent: a reconnecting agent replaces its old socket.
+    for (const old of this.ctx.getWebSockets()) old.close(4000, "replaced by a new connection");
+    this.session?.close("replaced by a new connection");
+    this.session = undefined;
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ agentId });
+    await this.env.DB.prepare(
+      "INSERT INTO agent_connections (agent_id, connected_at) VALUES (?1, ?2) ON CONFLICT (agent_id) DO UPDATE SET connected_at = excluded.connected_at",
+    )
+      .bind(agentId, Date.now())
+      .run();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: ArrayBuffer | string): Promise<void> {
+    if (typeof message === "string") {
+      ws.close(1003, "the tunnel carries binary frames only");
+      return;
+    }
+    this.sessionFor(ws).receive(new Uint8Array(message));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    await this.disconnected(ws, `closed: ${code} ${reason}`);
+    // 1005/1006 are not codes one may send (RFC 6455 7.4.1).
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    await this.disconnected(ws, `error: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  private async disconnected(ws: WebSocket, why: string): Promise<void> {
+    this.session?.close(why);
+    this.session = undefined;
+    const { agentId } = ws.deserializeAttachment() as { agentId: string };
+    if (this.ctx.getWebSockets().every((other) => other === ws)) {
+      await this.env.DB.prepare("DELETE FROM agent_connections WHERE agent_id = ?1").bind(agentId).run();
+    }
+  }
+
+  private sessionFor(ws: WebSocket): TunnelSession {
+    this.session ??= new TunnelSession({
+      role: "edge",
+      send: (frame) => ws.send(frame),
+      // Bounded memory (128 MB per object): at most 16 streams of 1 MiB window each.
+      maxStreams: 16,
+      initialCredit: 1024 * 1024,
+      onOpen: (stream, meta) => {
+        // Keeps the object awake until the operation has answered.
+        this.ctx.waitUntil(this.serve(stream, meta));
+      },
+    });
+    return this.session;
+  }
+
+  private async serve(stream: TunnelStream, meta: { kind: string } & Record<string, unknown>): Promise<void> {
+    const backend = backendFor(this.env);
+    try {
+      switch (meta.kind) {
+        case "echo":
+          stream.sendResult(await echoOutcome(backend));
+          return;
+        case "store":
+          stream.sendResult(await storeOutcome(backend, stream.readable));
+          return;
+        default:
+          stream.reset("unknown-kind", `no operation ${meta.kind}`);
+      }
+    } catch (error) {
+      console.error(`agent stream ${meta.kind} failed`, error);
+      stream.sendResult({ status: Status.ProcessingFailure, errorComment: "the edge failed to process the operation" });
+    }
+  }
+}
