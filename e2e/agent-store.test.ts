@@ -1,42 +1,27 @@
-import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
-import { datasetOf, dcmtk, PROPOSE } from "./dcmtk";
+import { asDcmtkSends, datasetOf, dcmtk, PROPOSE } from "./dcmtk";
 import { parts } from "./dicomweb";
 
 const base = inject("base");
 let agent: Agent;
 let files: ManifestEntry[];
 
+let scratch: string;
+
 beforeAll(async () => {
   ({ files } = await corpus());
+  scratch = await mkdtemp(join(tmpdir(), "dicom-edge-sent-"));
   agent = await startAgent({ base, id: "e2e" });
 });
 afterAll(async () => {
   await agent?.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  await rm(scratch, { recursive: true, force: true });
 });
-let scratch: string | undefined;
-
-/**
- * The file as dcmtk writes it. storescu sends what dcmtk's writer makes of
- * a file (it drops Data Set Trailing Padding, evens deflated lengths), so
- * the reference for "the bytes that were sent" is the file passed through
- * dcmconv once, in its own transfer syntax, without that padding.
- */
-async function asDcmtkSends(f: ManifestEntry): Promise<string> {
-  scratch ??= await mkdtemp(join(tmpdir(), "dicom-edge-sent-"));
-  const out = join(scratch, `${f.group}-${basename(f.path)}`);
-  const result = spawnSync("dcmconv", ["-q", f.absPath, out]);
-  if (result.status !== 0) throw new Error(`dcmconv ${f.path}: ${result.stderr}`);
-  const padding = spawnSync("dcmodify", ["-q", "-nb", "-imt", "-e", "(FFFC,FFFC)", out]);
-  if (padding.status !== 0) throw new Error(`dcmodify ${f.path}: ${padding.stderr}`);
-  return out;
-}
 
 async function retrieve(f: ManifestEntry): Promise<Uint8Array> {
   const res = await fetch(`${base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}`);
@@ -60,7 +45,7 @@ describe("DIMSE into the edge through the agent", () => {
     // pydicom's samples share SOP Instance UIDs across syntaxes; each file is checked right after its own run.
     for (const [syntax, group] of bySyntax) {
       const unique = [...new Map(group.map((f) => [f.sopInstanceUid, f])).values()];
-      const paths = await Promise.all(unique.map(asDcmtkSends));
+      const paths = await Promise.all(unique.map((f) => asDcmtkSends(f, scratch)));
       const { code, output } = await dcmtk("storescu", ["-R", PROPOSE[syntax]!, "-aec", "DICOMEDGE", "127.0.0.1", String(agent.port), ...paths]);
       expect(code, `${syntax}\n${output}`).toBe(0);
       expect(output, syntax).not.toMatch(/Status: (?!Success)|unable to convert/);

@@ -11,6 +11,7 @@ const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 export interface Agent {
   port: number;
   aeTitle: string;
+  /** pid and process group id of the agent (tsx and its node child). */
   pid: number;
   log(): string;
   /** SIGKILL: the crash case. */
@@ -23,6 +24,8 @@ export async function startAgent(options: { base: string; id: keyof typeof AGENT
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(join(ROOT, "node_modules", ".bin", "tsx"), ["agent/src/main.ts"], {
     cwd: ROOT,
+    // Its own process group: tsx runs the agent in a child node process, and both go together.
+    detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
@@ -44,25 +47,33 @@ export async function startAgent(options: { base: string; id: keyof typeof AGENT
     pid: child.pid!,
     log: () => output,
     async kill() {
-      child.kill("SIGKILL");
+      signalGroup(child, "SIGKILL");
       await exited;
     },
     async stop() {
-      child.kill("SIGTERM");
+      signalGroup(child, "SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      child.kill("SIGKILL");
+      signalGroup(child, "SIGKILL");
       await exited;
     },
   };
   // Up when the edge lists the agent as connected.
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const health = (await (await fetch(`${options.base}/health`)).json()) as { agents: { ids: string[] } };
+    const health = (await (await fetch(`${options.base}/health`, { signal: AbortSignal.timeout(5000) })).json()) as { agents: { ids: string[] } };
     if (health.agents.ids.includes(options.id) && output.includes("agent ")) return agent;
-    if (child.exitCode !== null || Date.now() > deadline) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await agent.stop();
       throw new Error(`agent did not come up:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
   }
 }

@@ -1,6 +1,8 @@
 // dcmtk's command-line tools as the DIMSE peer, on loopback only, with
 // TCP_NODELAY=1 (Debian's dcmtk leaves Nagle on otherwise).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { basename, join } from "node:path";
+import type { ManifestEntry } from "./data/corpus";
 
 export interface ToolResult {
   code: number | null;
@@ -41,4 +43,19 @@ export const PROPOSE: Record<string, string> = {
 export function datasetOf(part10: Uint8Array): Uint8Array {
   const view = new DataView(part10.buffer, part10.byteOffset, part10.byteLength);
   return part10.subarray(144 + view.getUint32(140, true));
+}
+
+/**
+ * The file as dcmtk writes it, in `dir`. storescu sends what dcmtk's writer
+ * makes of a file (it re-encodes UN sequences, drops Data Set Trailing
+ * Padding), so the reference for "the bytes that were sent" is the file
+ * passed through dcmconv once, in its own transfer syntax, without padding.
+ */
+export function asDcmtkSends(f: ManifestEntry, dir: string): string {
+  const out = join(dir, `${f.group}-${basename(f.path)}`);
+  const converted = spawnSync("dcmconv", ["-q", f.absPath, out]);
+  if (converted.status !== 0) throw new Error(`dcmconv ${f.path}: ${converted.stderr}`);
+  const padding = spawnSync("dcmodify", ["-q", "-nb", "-imt", "-e", "(FFFC,FFFC)", out]);
+  if (padding.status !== 0) throw new Error(`dcmodify ${f.path}: ${padding.stderr}`);
+  return out;
 }

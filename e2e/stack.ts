@@ -52,7 +52,7 @@ export async function startStack(options: { state?: string; port?: number } = {}
   child.stderr!.on("data", (d) => (log += d));
   const base = `http://127.0.0.1:${port}`;
   const kill = async () => {
-    const exited = new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
+    const exited = new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once("exit", r)));
     try {
       process.kill(-child.pid!, "SIGKILL");
     } catch {
@@ -76,12 +76,12 @@ export async function startStack(options: { state?: string; port?: number } = {}
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      const res = await fetch(`${base}/health`);
+      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) break;
     } catch {
       // not listening yet
     }
-    if (child.exitCode !== null || Date.now() > deadline) {
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await stack.stop();
       throw new Error(`wrangler dev did not come up:\n${log}`);
     }

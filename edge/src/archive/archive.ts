@@ -1,8 +1,8 @@
 import type { Query, QueryError } from "@dicom-edge/shared/query/model";
 import type { Backend, MetadataEntry, Scope, SearchResult, StoredInstance, StoreTransaction } from "../backends/backend";
 import { search } from "./d1/search";
-import { recount } from "./d1/commit";
-import { deleteRows, findInstances, readMetadata } from "./d1/instances";
+import { removeRows } from "./d1/commit";
+import { findInstances, placements, readMetadata } from "./d1/instances";
 import { ArchiveStore } from "./ingest";
 
 /** R2 deletes at most 1,000 keys per call. */
@@ -36,14 +36,18 @@ export class Archive implements Backend {
     return readMetadata(this.db, scope);
   }
 
+  /**
+   * The rows go first, in one transaction: an object whose row is gone is
+   * unreachable, and is deleted next (a crash in between leaves an orphan
+   * object, never a row that points at nothing).
+   */
   async delete(scope: Scope): Promise<number> {
-    const removed = await deleteRows(this.db, scope);
-    if (removed.keys.length === 0) return 0;
-    await recount(this.db, removed.seriesPks, removed.studyPks, removed.patientPks);
-    for (let i = 0; i < removed.keys.length; i += DELETE_BATCH) {
-      await this.bucket.delete(removed.keys.slice(i, i + DELETE_BATCH));
-    }
-    return removed.keys.length;
+    const removed = await placements(this.db, scope);
+    if (removed.length === 0) return 0;
+    await removeRows(this.db, removed);
+    const keys = removed.map((p) => p.key);
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) await this.bucket.delete(keys.slice(i, i + DELETE_BATCH));
+    return removed.length;
   }
 
   async health(): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; error?: string }> }> {

@@ -81,53 +81,71 @@ AND NOT EXISTS (SELECT 1 FROM studies WHERE patient_pk = patients.id)`;
 const CLEAR_PENDING = `
 DELETE FROM pending_objects WHERE object_key IN (SELECT value->>'key' FROM json_each(?1))`;
 
-/** PS3.18 Table 10.6.3-3/-4: the counts and ModalitiesInStudy a level reports. */
-export const RECOUNT_SERIES = `
-UPDATE series SET instance_count = (SELECT count(*) FROM instances WHERE series_pk = series.id)
-WHERE id IN (SELECT value FROM json_each(?1))`;
+/**
+ * PS3.18 Table 10.6.3-3/-4: the counts and ModalitiesInStudy a level
+ * reports, kept current in the same transaction as the rows they count, and
+ * the levels a delete or a moved instance left empty removed. Levels are
+ * named by UID (?1 series, ?2 studies), patients by key (?3).
+ */
+function recountStatements(db: D1Database, seriesUids: string[], studyUids: string[], patientPks: number[]): D1PreparedStatement[] {
+  const series = JSON.stringify([...new Set(seriesUids)]);
+  const studies = JSON.stringify([...new Set(studyUids)]);
+  const patients = JSON.stringify([...new Set(patientPks)]);
+  return [
+    db
+      .prepare(
+        `UPDATE series SET instance_count = (SELECT count(*) FROM instances WHERE series_pk = series.id)
+         WHERE series_uid IN (SELECT value FROM json_each(?1))`,
+      )
+      .bind(series),
+    db.prepare(`DELETE FROM series WHERE series_uid IN (SELECT value FROM json_each(?1)) AND instance_count = 0`).bind(series),
+    db
+      .prepare(
+        `UPDATE studies SET
+           instance_count = (SELECT count(*) FROM instances WHERE study_pk = studies.id),
+           series_count = (SELECT count(*) FROM series WHERE study_pk = studies.id),
+           modalities = (SELECT group_concat(DISTINCT modality) FROM series WHERE study_pk = studies.id AND modality <> '')
+         WHERE study_uid IN (SELECT value FROM json_each(?1))`,
+      )
+      .bind(studies),
+    db.prepare(`DELETE FROM studies WHERE study_uid IN (SELECT value FROM json_each(?1)) AND series_count = 0`).bind(studies),
+    db
+      .prepare(
+        `DELETE FROM patients WHERE id IN (SELECT value FROM json_each(?1))
+         AND NOT EXISTS (SELECT 1 FROM studies WHERE patient_pk = patients.id)`,
+      )
+      .bind(patients),
+  ];
+}
 
-export const RECOUNT_STUDIES = `
-UPDATE studies SET
-  instance_count = (SELECT count(*) FROM instances WHERE study_pk = studies.id),
-  series_count = (SELECT count(*) FROM series WHERE study_pk = studies.id),
-  modalities = (SELECT group_concat(DISTINCT modality) FROM series WHERE study_pk = studies.id AND modality <> '')
-WHERE id IN (SELECT value FROM json_each(?1))`;
-
-/** Levels left empty by a delete or by an instance that moved are removed. */
-export const PRUNE_EMPTY = [
-  `DELETE FROM series WHERE id IN (SELECT value FROM json_each(?1)) AND instance_count = 0`,
-  `DELETE FROM studies WHERE id IN (SELECT value FROM json_each(?2)) AND series_count = 0`,
-  `DELETE FROM patients WHERE id IN (SELECT value FROM json_each(?3))
-     AND NOT EXISTS (SELECT 1 FROM studies WHERE patient_pk = patients.id)`,
-];
-
-/** The stored version an instance had before a commit replaces it. */
-export interface Superseded {
+/** Where an instance stood: its object and levels, as a commit or delete replaces it. */
+export interface Placement {
   sop: string;
   key: string;
-  seriesPk: number;
-  studyPk: number;
+  series: string;
+  study: string;
   patientPk: number;
 }
 
+export const PLACEMENT = `SELECT i.sop_uid AS sop, i.object_key AS key, se.series_uid AS series, st.study_uid AS study, st.patient_pk AS patientPk
+  FROM instances i JOIN series se ON se.id = i.series_pk JOIN studies st ON st.id = i.study_pk`;
+
 /**
- * Indexes `records` (whose objects are already in R2) and returns the
- * versions they replaced, whose objects the caller deletes afterwards.
+ * Indexes `records` (whose objects are already in R2) in one transaction
+ * per chunk and returns the versions they replaced, whose objects the caller
+ * deletes afterwards.
  */
-export async function commitRecords(db: D1Database, records: InstanceRecord[]): Promise<Superseded[]> {
-  const superseded: Superseded[] = [];
+export async function commitRecords(db: D1Database, records: InstanceRecord[]): Promise<Placement[]> {
+  const superseded: Placement[] = [];
   for (const chunk of chunks(records)) {
     const json = JSON.stringify(chunk.map(row));
-    const sops = JSON.stringify(chunk.map((r) => r.sop));
     const now = Date.now();
     const before = await db
-      .prepare(
-        `SELECT i.sop_uid AS sop, i.object_key AS key, i.series_pk AS seriesPk, i.study_pk AS studyPk, s.patient_pk AS patientPk
-         FROM instances i JOIN studies s ON s.id = i.study_pk WHERE i.sop_uid IN (SELECT value FROM json_each(?1))`,
-      )
-      .bind(sops)
-      .all<Superseded>();
-    const results = await db.batch([
+      .prepare(`${PLACEMENT} WHERE i.sop_uid IN (SELECT value FROM json_each(?1))`)
+      .bind(JSON.stringify(chunk.map((r) => r.sop)))
+      .all<Placement>();
+    const replaced = before.results.filter((old) => !chunk.some((r) => r.key === old.key));
+    await db.batch([
       db.prepare(UPSERT_PATIENTS).bind(json, now),
       db.prepare(UPSERT_STUDIES).bind(json, now),
       db.prepare(UPSERT_SERIES).bind(json, now),
@@ -135,37 +153,32 @@ export async function commitRecords(db: D1Database, records: InstanceRecord[]): 
       db.prepare(UPSERT_METADATA).bind(json),
       db.prepare(PRUNE_ABANDONED_PATIENTS).bind(json),
       db.prepare(CLEAR_PENDING).bind(json),
-      db
-        .prepare(`SELECT DISTINCT series_pk AS seriesPk, study_pk AS studyPk FROM instances WHERE sop_uid IN (SELECT value FROM json_each(?1))`)
-        .bind(sops),
+      ...recountStatements(
+        db,
+        [...chunk.map((r) => r.series), ...replaced.map((r) => r.series)],
+        [...chunk.map((r) => r.study), ...replaced.map((r) => r.study)],
+        replaced.map((r) => r.patientPk),
+      ),
     ]);
-    const touched = (results.at(-1)?.results ?? []) as { seriesPk: number; studyPk: number }[];
-    const replaced = before.results.filter((old) => !chunk.some((r) => r.key === old.key));
-    await recount(
-      db,
-      [...touched.map((t) => t.seriesPk), ...replaced.map((r) => r.seriesPk)],
-      [...touched.map((t) => t.studyPk), ...replaced.map((r) => r.studyPk)],
-      replaced.map((r) => r.patientPk),
-    );
     superseded.push(...replaced);
   }
   return superseded;
 }
 
-/** Keeps the per-level counts current and drops levels that became empty. */
-export async function recount(db: D1Database, seriesPks: number[], studyPks: number[], patientPks: number[]): Promise<void> {
-  const series = JSON.stringify([...new Set(seriesPks)]);
-  const studies = JSON.stringify([...new Set(studyPks)]);
-  const patients = JSON.stringify([...new Set(patientPks)]);
+/** Removes the index rows of `placements` and what they leave empty, in one transaction. */
+export async function removeRows(db: D1Database, placements: Placement[]): Promise<void> {
+  const sops = JSON.stringify(placements.map((p) => p.sop));
   await db.batch([
-    db.prepare(RECOUNT_SERIES).bind(series),
-    db.prepare(PRUNE_EMPTY[0]!).bind(series),
-    db.prepare(RECOUNT_STUDIES).bind(studies),
-    db.prepare(PRUNE_EMPTY[1]!).bind(series, studies),
-    db.prepare(PRUNE_EMPTY[2]!).bind(series, studies, patients),
+    db.prepare("DELETE FROM instance_metadata WHERE instance_pk IN (SELECT id FROM instances WHERE sop_uid IN (SELECT value FROM json_each(?1)))").bind(sops),
+    db.prepare("DELETE FROM instances WHERE sop_uid IN (SELECT value FROM json_each(?1))").bind(sops),
+    ...recountStatements(
+      db,
+      placements.map((p) => p.series),
+      placements.map((p) => p.study),
+      placements.map((p) => p.patientPk),
+    ),
   ]);
 }
-
 function row(r: InstanceRecord): Record<string, unknown> {
   return {
     ...r,

@@ -1,4 +1,5 @@
 import type { MetadataEntry, Scope, StoredInstance } from "../../backends/backend";
+import { PLACEMENT, type Placement } from "./commit";
 
 /** The WHERE clause selecting a scope's instances (`i` is instances). */
 function scopeFilter(scope: Scope): { sql: string; params: string[] } {
@@ -63,31 +64,9 @@ export async function* readMetadata(db: D1Database, scope: Scope): AsyncGenerato
   }
 }
 
-/**
- * Deletes a scope's index rows and returns their objects' keys. The rows go
- * first: an object whose row is gone is unreachable, and the caller deletes
- * it next (a crash in between leaves an orphan object, never a row that
- * points at nothing).
- */
-export async function deleteRows(db: D1Database, scope: Scope): Promise<{ keys: string[]; seriesPks: number[]; studyPks: number[]; patientPks: number[] }> {
+/** Where a scope's instances stand, for a delete (PLACEMENT). */
+export async function placements(db: D1Database, scope: Scope): Promise<Placement[]> {
   const { sql, params } = scopeFilter(scope);
-  const { results } = await db
-    .prepare(
-      `SELECT i.id AS id, i.object_key AS key, i.series_pk AS seriesPk, i.study_pk AS studyPk, st.patient_pk AS patientPk
-       FROM instances i JOIN studies st ON st.id = i.study_pk WHERE ${sql}`,
-    )
-    .bind(...params)
-    .all<{ id: number; key: string; seriesPk: number; studyPk: number; patientPk: number }>();
-  if (results.length === 0) return { keys: [], seriesPks: [], studyPks: [], patientPks: [] };
-  const ids = JSON.stringify(results.map((r) => r.id));
-  await db.batch([
-    db.prepare("DELETE FROM instance_metadata WHERE instance_pk IN (SELECT value FROM json_each(?1))").bind(ids),
-    db.prepare("DELETE FROM instances WHERE id IN (SELECT value FROM json_each(?1))").bind(ids),
-  ]);
-  return {
-    keys: results.map((r) => r.key),
-    seriesPks: results.map((r) => r.seriesPk),
-    studyPks: results.map((r) => r.studyPk),
-    patientPks: results.map((r) => r.patientPk),
-  };
+  const { results } = await db.prepare(`${PLACEMENT} WHERE ${sql}`).bind(...params).all<Placement>();
+  return results;
 }
