@@ -45,11 +45,13 @@ export async function startStack(options: { state?: string; port?: number } = {}
   const state = options.state ?? (await mkdtemp(join(tmpdir(), "dicom-edge-e2e-")));
   if (!options.state) await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
   const port = options.port ?? (await freePort());
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", process.env.WRANGLER_LOG ?? "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
   const child = spawn(WRANGLER, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET } });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
   child.stderr!.on("data", (d) => (log += d));
+  // E2E_STACK_LOG=1 shows the Worker's own log while debugging a test.
+  if (process.env.E2E_STACK_LOG) child.stderr!.pipe(process.stderr);
   const base = `http://127.0.0.1:${port}`;
   const kill = async () => {
     const exited = new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once("exit", r)));
