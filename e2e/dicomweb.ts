@@ -93,3 +93,38 @@ export function sha256(bytes: Uint8Array): string {
 export function first(ds: Record<string, { Value?: unknown[] }>, tag: string): unknown {
   return ds[tag]?.Value?.[0];
 }
+
+/** sha256 of the dataset of each Part-10 part (what follows its File Meta group), streamed. */
+export async function datasetDigests(response: Response): Promise<{ size: number; sha256: string }[]> {
+  const type = multipartRelated(response.headers.get("content-type"));
+  if (!type) throw new Error(`not multipart/related: ${response.headers.get("content-type")}`);
+  const out = [];
+  for await (const part of readMultipart(response.body!, type.boundary)) {
+    const hash = createHash("sha256");
+    let head: Buffer | undefined = Buffer.alloc(0);
+    let size = 0;
+    for await (const chunk of part.body) {
+      if (head === undefined) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        continue;
+      }
+      head = Buffer.concat([head, chunk]);
+      if (head.byteLength < 144) continue;
+      // PS3.10 7.1: the group length of File Meta is the value at byte 140.
+      const rest = head.subarray(144 + head.readUInt32LE(140));
+      hash.update(rest);
+      size += rest.byteLength;
+      head = undefined;
+    }
+    out.push({ size, sha256: hash.digest("hex") });
+  }
+  return out;
+}
+
+/** sha256 of a file's dataset, streamed from `start` (its first byte after File Meta). */
+export async function fileDigest(path: string, start: number): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path, { start, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}

@@ -1,6 +1,9 @@
-import { describe, expect, inject, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { startAgent, type Agent } from "./agent";
 import { corpus } from "./data/corpus";
-import { first, partDigests, stow } from "./dicomweb";
+import { dcmtk } from "./dcmtk";
+import { datasetDigests, fileDigest, first, partDigests, stow } from "./dicomweb";
 import { peakRss } from "./memory";
 
 const base = inject("base");
@@ -36,5 +39,32 @@ describe(`a ${LARGE_MB} MiB instance`, () => {
     console.log(`${LARGE_MB} MiB instance: peak RSS during STOW-RS ${JSON.stringify(stored.peakMiB)} MiB, during WADO-RS ${JSON.stringify(retrieved.peakMiB)} MiB`);
     const res = await fetch(`${base}/dicomweb/studies/${large.studyInstanceUid}`, { method: "DELETE" });
     expect(res.status).toBe(204);
+  });
+});
+
+describe(`a ${LARGE_MB} MiB instance through the agent`, () => {
+  let agent: Agent | undefined;
+  afterAll(() => agent?.stop());
+
+  it("goes in with storescu and comes out with the same dataset bytes", { timeout: 600_000 }, async () => {
+    const { files } = await corpus({ ct: 0, mr: 0, largeMb: LARGE_MB });
+    const large = files.find((f) => f.group === "large")!;
+    agent = await startAgent({ base, id: "e2e" });
+    const sent = await peakRss(pgid, () => peakRss(agent!.pid, () => dcmtk("storescu", ["-aec", "DICOMEDGE", "127.0.0.1", String(agent!.port), large.absPath], 600_000)));
+    expect(sent.result.result.code, sent.result.result.output).toBe(0);
+    expect(sent.result.result.output).not.toMatch(/Status: (?!Success)/);
+
+    const url = `${base}/dicomweb/studies/${large.studyInstanceUid}/series/${large.seriesInstanceUid}/instances/${large.sopInstanceUid}`;
+    // The stored file is a File Meta header of the agent's making, then the dataset as sent.
+    const [stored] = await datasetDigests(await fetch(url));
+    const header = await readFile(large.absPath).then((b) => b.subarray(0, 1024));
+    const datasetStart = 144 + header.readUInt32LE(140);
+    expect(stored!.size).toBe(large.size - datasetStart);
+    expect(stored!.sha256).toBe(await fileDigest(large.absPath, datasetStart));
+    const frame = await fetch(`${url}/frames/${large.numberOfFrames}`, { headers: { Accept: "multipart/related; type=application/octet-stream" } });
+    const [last] = await partDigests(frame);
+    expect(last!.size).toBe(large.frameSize);
+    console.log(`${LARGE_MB} MiB through the agent: peak RSS of the agent ${JSON.stringify(sent.result.peakMiB)} MiB, of wrangler/workerd ${JSON.stringify(sent.peakMiB)} MiB`);
+    expect((await fetch(`${base}/dicomweb/studies/${large.studyInstanceUid}`, { method: "DELETE" })).status).toBe(204);
   });
 });

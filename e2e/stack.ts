@@ -45,7 +45,7 @@ export async function startStack(options: { state?: string; port?: number } = {}
   const state = options.state ?? (await mkdtemp(join(tmpdir(), "dicom-edge-e2e-")));
   if (!options.state) await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
   const port = options.port ?? (await freePort());
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", process.env.WRANGLER_LOG ?? "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
   const child = spawn(WRANGLER, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET } });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
