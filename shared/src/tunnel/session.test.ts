@@ -1,3 +1,4 @@
+import { concat } from "../bytes.ts";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { TunnelError } from "./errors.ts";
@@ -79,15 +80,6 @@ function bytes(length: number, seed = 1): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Byte equality without vitest's element-by-element diffing, which crawls on megabytes. */
 function sameBytes(actual: Uint8Array, expected: Uint8Array): void {

@@ -1,3 +1,4 @@
+import { concat } from "@dicom-edge/shared/bytes";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { multipartRelated } from "./content-type.ts";
@@ -9,14 +10,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 function bytes(...pieces: (string | Uint8Array)[]): Uint8Array {
-  const arrays = pieces.map((p) => (typeof p === "string" ? enc.encode(p) : p));
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-  let at = 0;
-  for (const a of arrays) {
-    out.set(a, at);
-    at += a.length;
-  }
-  return out;
+  return concat(pieces.map((p) => (typeof p === "string" ? enc.encode(p) : p)));
 }
 
 /** A stream handing out `chunks` one per pull, recording pulls and cancels. */

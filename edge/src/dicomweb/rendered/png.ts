@@ -2,6 +2,7 @@
  * Minimal PNG encoder (ISO/IEC 15948): 8-bit gray (color type 0) or RGB
  * (color type 2), one IDAT compressed with the runtime's zlib stream.
  */
+import { concat } from "@dicom-edge/shared/bytes";
 
 const SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -82,12 +83,5 @@ export async function encodePng(pixels: Uint8Array, width: number, height: numbe
   ihdr[9] = channels === 1 ? 0 : 2; // color type: grayscale or truecolor
   // compression method 0, filter method 0, interlace 0 (none)
   const idat = await zlib(filterPaeth(pixels, width, height, channels));
-  const parts = [SIGNATURE, chunk("IHDR", ihdr), chunk("IDAT", idat), chunk("IEND", new Uint8Array(0))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat([SIGNATURE, chunk("IHDR", ihdr), chunk("IDAT", idat), chunk("IEND", new Uint8Array(0))]);
 }

@@ -4,7 +4,10 @@
  * list of elements. Not for production: it trusts its input.
  */
 import { deflateSync } from "fflate";
+import { concat } from "../../bytes.ts";
 import { transferSyntax } from "../transfer-syntax.ts";
+
+export { concat };
 
 export interface Fragments {
   fragments: Uint8Array[];
@@ -194,12 +197,3 @@ function isFragments(value: ElementValue): value is Fragments {
   return typeof value === "object" && !(value instanceof Uint8Array) && !Array.isArray(value);
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
