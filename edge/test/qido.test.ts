@@ -207,6 +207,15 @@ describe("QIDO-RS series and instance search", () => {
     expect(scoped!["00100020"]).toBeUndefined();
   });
 
+  it("series: wildcard, UID list, date range and fuzzy names of the upper levels", async () => {
+    expect(await series("/series?Modality=?R")).toEqual(["2.2.1", "2.1.2"]); // MR, SR by SeriesNumber
+    expect(await series("/series?Modality=C*")).toEqual(["2.1.1", "2.3.1"]);
+    expect(await series("/series?SeriesInstanceUID=2.1.2,2.3.1")).toEqual(["2.1.2", "2.3.1"]);
+    expect(await series("/series?StudyDate=20240101-&Modality=CT")).toEqual(["2.1.1", "2.3.1"]);
+    expect(await series("/series?PatientName=elodie&fuzzymatching=true")).toEqual(["2.3.1"]);
+    expect(await series("/studies/2.1/series?Modality=")).toEqual(["2.1.1", "2.1.2"]);
+  });
+
   it("sequence matching on RequestAttributesSequence items", async () => {
     expect(await series("/series?RequestAttributesSequence.ScheduledProcedureStepID=SPS-7")).toEqual(["2.3.1"]);
     expect(await series("/series?00400275.00401001=RP-9")).toEqual(["2.3.1"]);
@@ -220,6 +229,14 @@ describe("QIDO-RS series and instance search", () => {
     expect(await instances("/studies/2.2/instances?InstanceNumber=2")).toEqual(["2.2.1.3"]);
     expect(await instances("/instances?SOPInstanceUID=2.1.1.2,2.3.1.1")).toEqual(["2.3.1.1", "2.1.1.2"]); // by InstanceNumber
     expect(await instances("/instances?PatientName=dupont*")).toEqual(["2.3.1.1"]);
+  });
+
+  it("instances: date and time ranges, fuzzy names, wildcards on the upper levels", async () => {
+    expect(await instances("/instances?StudyDate=-20231231")).toEqual(["2.2.1.2", "2.2.1.3", "2.2.1.1"]);
+    expect(await instances("/instances?StudyTime=1500-1600&InstanceNumber=3")).toEqual(["2.2.1.1"]);
+    expect(await instances("/instances?PatientName=HANS&fuzzymatching=true&Modality=SR")).toEqual(["2.1.2.1"]);
+    expect(await instances("/instances?AccessionNumber=*300")).toEqual(["2.3.1.1"]);
+    expect(await instances(`/instances?SOPClassUID=${CT}&StudyInstanceUID=2.1`)).toEqual(["2.1.1.1", "2.1.1.2"]);
   });
 
   it("includefield=all returns every stored attribute, private ones too", async () => {
