@@ -2,7 +2,7 @@
 // on disk), but on a free loopback port and a fresh state folder, and stops
 // it with every process it spawned.
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,8 +12,12 @@ const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 const QUIET = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" };
 
-/** The agent key the e2e edge knows: agents "e2e" and "e2e-spool" (the tests' agents). */
-export const AGENT_KEYS = { e2e: "e2e-agent-key-0123456789abcdef", "e2e-spool": "e2e-spool-key-0123456789abcdef" };
+/** The agent keys the e2e edge knows: agents "e2e", "e2e-spool" and "e2e-find" (the tests' agents). */
+export const AGENT_KEYS = {
+  e2e: "e2e-agent-key-0123456789abcdef",
+  "e2e-spool": "e2e-spool-key-0123456789abcdef",
+  "e2e-find": "e2e-find-key-0123456789abcdef0",
+};
 
 export interface Stack {
   base: string;
@@ -38,14 +42,32 @@ function run(args: string[]): Promise<void> {
 }
 
 /**
+ * The Worker bundled once into the state folder, with a wrangler.toml that
+ * serves that bundle: `wrangler dev` reloads the Worker whenever a source
+ * file changes, which would cut a long test or benchmark short while code is
+ * being edited; a frozen bundle runs what was there when the stack started.
+ */
+async function freeze(state: string): Promise<void> {
+  await run(["deploy", "--dry-run", "--outdir", join(state, "bundle")]);
+  const toml = (await readFile(join(ROOT, "wrangler.toml"), "utf8"))
+    .replace(/^main = .*$/m, 'main = "bundle/index.js"')
+    .replace(/^migrations_dir = "(.*)"$/m, (_, dir: string) => `migrations_dir = ${JSON.stringify(join(ROOT, dir))}`);
+  await writeFile(join(state, "wrangler.toml"), toml);
+}
+
+/**
  * Starts wrangler dev on a fresh state folder. `options.base` reuses an
  * earlier stack's port and state (`restart` is the crash-and-come-back case).
  */
 export async function startStack(options: { state?: string; port?: number } = {}): Promise<Stack> {
   const state = options.state ?? (await mkdtemp(join(tmpdir(), "dicom-edge-e2e-")));
-  if (!options.state) await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
+  const config = join(state, "wrangler.toml");
+  if (!options.state) {
+    await freeze(state);
+    await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", config]);
+  }
   const port = options.port ?? (await freePort());
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
+  const args = ["dev", "--config", config, "--no-bundle", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
   const child = spawn(WRANGLER, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET } });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));

@@ -2,20 +2,37 @@
  * The agent's DIMSE SCP: Verification (C-ECHO) and Storage (C-STORE) on
  * top of our own upper layer (`../ul`). Data sets reach the store handler
  * as the bytes the modality sent, streamed, never parsed or re-encoded.
+ *
+ * It listens on plain TCP, on DICOM-TLS (PS3.15 B.9, BCP 195 profile), or
+ * both; an association behaves the same on either, only the socket differs.
  */
 import net from "node:net";
+import tls, { type TLSSocket } from "node:tls";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { transferSyntax } from "@dicom-edge/shared/dicom/transfer-syntax";
 import { Association, type IncomingMessage } from "../ul/association.ts";
 import { Reject, negotiate, type NegotiationPolicy } from "../ul/negotiation.ts";
 import { CommandField, type Command } from "./command.ts";
 import { VERIFICATION_SOP_CLASS, isStorageSopClass } from "./storage-sop-classes.ts";
+import { bcp195ContextOptions, type Pem } from "../tls/profile.ts";
 
 export interface AssociationContext {
   callingAeTitle: string;
   calledAeTitle: string;
   /** The peer's address, for logs and access control. */
   remoteAddress: string;
+  /** Set when the association runs over DICOM-TLS, for audit logs. */
+  tls?: TlsPeer;
+}
+
+/** What the TLS handshake established (PS3.15 B.9). */
+export interface TlsPeer {
+  /** "TLSv1.2" or "TLSv1.3". */
+  protocol: string;
+  /** OpenSSL name of the negotiated suite. */
+  cipher: string;
+  /** Subject of the verified client certificate, as "CN=...,O=..."; absent when none was required. */
+  clientCertificateSubject?: string;
 }
 
 export interface StoreContext extends AssociationContext {
@@ -37,33 +54,89 @@ export interface DimseHandlers {
   store(ctx: StoreContext): Promise<HandlerResult>;
 }
 
-export interface DimseServerOptions {
-  host: string;
-  /** 0 picks a free port. */
+/**
+ * The DICOM-TLS listener (PS3.15 B.9, BCP 195 TLS Secure Transport
+ * Connection Profile): TLS 1.2 or 1.3 only, ECDHE with AES-GCM or
+ * ChaCha20-Poly1305, our cipher order preferred (see `../tls/profile.ts`).
+ */
+export interface DimseTlsOptions {
+  /** Our certificate chain, PEM (leaf first, then intermediates). */
+  cert: Pem;
+  /** The private key of `cert`, PEM, unencrypted. */
+  key: Pem;
+  /** CA certificates, PEM, that client certificates must chain to. Required with `requireClientCertificate`. */
+  ca?: Pem;
+  /**
+   * Demand a client certificate signed under `ca` and refuse the handshake
+   * without one (PS3.15 B.9: the profile's peer authentication). Default
+   * false: any client may connect and the AE title checks still apply.
+   */
+  requireClientCertificate?: boolean;
+  /** 0 picks a free port (read it back from `DimseServer.tlsPort`). DICOM-TLS's registered port is 2762. */
   port: number;
+  /** Interface to bind; defaults to the plain listener's `host`. */
+  host?: string;
+}
+
+export interface DimseServerOptions {
+  /** Interface the plain listener binds (and the TLS one, unless `tls.host` says otherwise). */
+  host: string;
+  /** Plain TCP port; 0 picks a free port. Ignored when `plain` is false. */
+  port: number;
+  /**
+   * Whether to listen on plain TCP at all. Default true. Set false with
+   * `tls` to accept DICOM-TLS only.
+   */
+  plain?: boolean;
+  /** Also (or, with `plain: false`, only) listen for DICOM-TLS. */
+  tls?: DimseTlsOptions;
+  /** Our AE title: an A-ASSOCIATE-RQ calling another is rejected 1/1/7 (PS3.8 Table 9-21, called-AE-title-not-recognized). */
   aeTitle: string;
-  /** Our Maximum Length for received P-DATA-TF (PS3.8 D.1). */
+  /**
+   * Our Maximum Length for received P-DATA-TF (PS3.8 D.1.1): advertised in
+   * the A-ASSOCIATE-AC; a P-DATA-TF announcing more is answered by A-ABORT
+   * (reason 6, invalid-PDU-parameter-value) before any of its body is read.
+   */
   maxPduLength: number;
   handlers: DimseHandlers;
-  /** Beyond this many open associations, new ones are rejected transiently (PS3.8 Table 9-21, local-limit-exceeded). */
+  /**
+   * Beyond this many established associations (both listeners together),
+   * new ones are rejected 2/3/2: rejected-transient, service-provider
+   * (presentation), local-limit-exceeded (PS3.8 Table 9-21). Default: no limit.
+   */
   maxAssociations?: number;
-  /** When given, only these calling AE titles may associate. */
+  /** When given, only these calling AE titles may associate; others are rejected 1/1/3 (calling-AE-title-not-recognized). */
   acceptedCallingAeTitles?: readonly string[];
   /** Abstract syntaxes to accept for C-STORE beyond the standard list (e.g. private SOP classes). */
   extraAbstractSyntaxes?: readonly string[];
   implementationClassUid?: string;
   implementationVersionName?: string;
+  /**
+   * ARTIM (PS3.8 9.1.5), ms: how long a connection may sit without an
+   * A-ASSOCIATE-RQ, and how long we wait for the peer to close after a
+   * reject, release or abort. Also bounds the TLS handshake. Default 30 s.
+   */
   artimTimeoutMs?: number;
+  /**
+   * An established association with no traffic and no operation running
+   * for this long is aborted (A-ABORT, source 0) and closed, ms. Default 5 min.
+   */
   idleTimeoutMs?: number;
-  /** Diagnostics sink, one line per event (protocol errors, aborts, rejections). */
+  /** Diagnostics sink, one line per event (protocol errors, aborts, rejections, TLS handshake failures). */
   log?(message: string): void;
 }
 
 export interface DimseServer {
+  /** The plain TCP port; when `plain` is false, the TLS port (so there is always one to report). */
   port: number;
+  /** The DICOM-TLS port, when `tls` was given. */
+  tlsPort?: number;
   /** Stops listening, aborts open associations, and resolves when every socket is closed. */
   close(): Promise<void>;
 }
+
+/** A PS3.8 9.1.5 ARTIM default, as dcmtk's ACSE timeout. */
+const DEFAULT_ARTIM_TIMEOUT_MS = 30_000;
 
 /** Our implementation identity (PS3.7 D.3.3.2), a UUID-derived root (PS3.5 B.2). */
 const IMPLEMENTATION_CLASS_UID = "2.25.181339042962731393611349924461425532961";
@@ -108,12 +181,13 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
   };
   const associations = new Set<Association>();
 
-  const onMessage = async (message: IncomingMessage, association: Association, remoteAddress: string): Promise<Command | undefined> => {
+  const onMessage = async (message: IncomingMessage, association: Association, remoteAddress: string, tlsPeer: TlsPeer | undefined): Promise<Command | undefined> => {
     const { command, context } = message;
     const base: AssociationContext = {
       callingAeTitle: association.callingAeTitle,
       calledAeTitle: association.calledAeTitle,
       remoteAddress,
+      ...(tlsPeer ? { tls: tlsPeer } : {}),
     };
     const respond = (commandField: number, result: HandlerResult, extraFields: Partial<Command> = {}): Command => ({
       commandField,
@@ -159,9 +233,9 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
     }
   };
 
-  const server = net.createServer((socket) => {
+  const accept = (socket: net.Socket, tlsPeer?: TlsPeer) => {
     const remoteAddress = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
-    const log = (kind: string, message: string) => options.log?.(`dimse ${remoteAddress} ${kind}: ${message}`);
+    const log = (kind: string, message: string) => options.log?.(`dimse${tlsPeer ? "+tls" : ""} ${remoteAddress} ${kind}: ${message}`);
     const association: Association = new Association(socket, {
       maxPduLength: options.maxPduLength,
       artimTimeoutMs: options.artimTimeoutMs,
@@ -175,29 +249,106 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
         if ("reject" in result) log("associate-rj", `${rq.callingAeTitle} -> ${rq.calledAeTitle}: ${JSON.stringify(result.reject)}`);
         return result;
       },
-      onMessage: (message, a) => onMessage(message, a, remoteAddress),
+      onMessage: (message, a) => onMessage(message, a, remoteAddress, tlsPeer),
       onProtocolEvent: (e) => log(e.kind, e.message),
     });
     associations.add(association);
     void association.closed.then(() => associations.delete(association));
-  });
+  };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : options.port;
+  const listeners: net.Server[] = [];
+  /** Sockets of the TLS listener still in their handshake: no association owns them yet. */
+  const handshaking = new Set<net.Socket>();
+  let plainPort: number | undefined;
+  let tlsPort: number | undefined;
+  try {
+    if (options.plain ?? true) {
+      const server = net.createServer((socket) => accept(socket));
+      listeners.push(server);
+      plainPort = await listen(server, options.port, options.host);
+    }
+    if (options.tls) {
+      const server = createTlsListener(options.tls, options.artimTimeoutMs ?? DEFAULT_ARTIM_TIMEOUT_MS, handshaking, accept, options.log);
+      listeners.push(server);
+      tlsPort = await listen(server, options.tls.port, options.tls.host ?? options.host);
+    }
+  } catch (e) {
+    await Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    throw e;
+  }
+  if (listeners.length === 0) throw new TypeError("startDimseServer: plain is false and no tls listener is configured");
 
   return {
-    port,
+    port: plainPort ?? tlsPort!,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
     close: async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
       await Promise.all([...associations].map((a) => a.abort()));
+      for (const socket of handshaking) socket.destroy();
       await stopped;
     },
   };
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}
+
+/**
+ * The DICOM-TLS listener. Associations start only on a completed, verified
+ * handshake; anything else (plain DICOM sent to this port, an old TLS
+ * version, a missing or foreign client certificate, a stalled handshake)
+ * ends in "tlsClientError", where the socket is destroyed and the listener
+ * goes on serving.
+ */
+function createTlsListener(
+  options: DimseTlsOptions,
+  artimTimeoutMs: number,
+  handshaking: Set<net.Socket>,
+  accept: (socket: net.Socket, peer: TlsPeer) => void,
+  log: ((message: string) => void) | undefined,
+): tls.Server {
+  const requireClientCertificate = options.requireClientCertificate ?? false;
+  // Without our own trust anchors Node would accept client certificates from
+  // any public CA in its bundle: never what a hospital network means.
+  if (requireClientCertificate && options.ca === undefined) {
+    throw new TypeError("startDimseServer: tls.requireClientCertificate needs tls.ca");
+  }
+  const server = tls.createServer({
+    cert: options.cert,
+    key: options.key,
+    ...(options.ca !== undefined ? { ca: options.ca } : {}),
+    ...bcp195ContextOptions(),
+    honorCipherOrder: true,
+    requestCert: requireClientCertificate,
+    rejectUnauthorized: requireClientCertificate,
+    // The handshake precedes the A-ASSOCIATE-RQ that ARTIM waits for
+    // (PS3.8 9.1.5); a peer gets no longer for both than for the RQ alone.
+    handshakeTimeout: artimTimeoutMs,
+  });
+  server.on("connection", (socket: net.Socket) => {
+    handshaking.add(socket);
+    socket.once("close", () => handshaking.delete(socket));
+  });
+  server.on("secureConnection", (socket: TLSSocket) => {
+    const cipher = socket.getCipher();
+    const peer: TlsPeer = { protocol: socket.getProtocol() ?? "", cipher: cipher.name };
+    if (requireClientCertificate) {
+      const subject = socket.getPeerCertificate().subject as unknown as Record<string, string | string[]> | undefined;
+      if (subject) peer.clientCertificateSubject = Object.entries(subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : v}`).join(",");
+    }
+    accept(socket, peer);
+  });
+  server.on("tlsClientError", (err, socket) => {
+    log?.(`dimse+tls ${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"} tls-handshake-failed: ${err.message}`);
+    socket.destroy();
+  });
+  return server;
 }

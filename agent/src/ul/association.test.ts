@@ -1,7 +1,9 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDimseServer, type DimseServer } from "../dimse/server.ts";
-import { next, type StateName, type UlEvent } from "./association.ts";
+import { CommandField, encodeCommand } from "../dimse/command.ts";
+import { Association, next, type StateName, type UlEvent } from "./association.ts";
+import { negotiate } from "./negotiation.ts";
 import { emptyUserInformation, encodePdu, type AssociateRq } from "./pdu.ts";
 
 describe("next (PS3.8 9.2 Table 9-10, acceptor states)", () => {
@@ -165,5 +167,59 @@ describe("Association on a socket", () => {
     expect(received.length).toBe(0);
     expect(closeMs).toBeGreaterThanOrEqual(150);
     expect(closeMs).toBeLessThan(2000);
+  });
+});
+
+describe("Association: one operation at a time (PS3.7 D.3.3.3 window 1/1)", () => {
+  it("holds a pipelined request until the running one has answered, but lets C-CANCEL through", async () => {
+    const events: string[] = [];
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      new Association(socket, {
+        maxPduLength: 16384,
+        negotiate: (rq) =>
+          negotiate(rq, {
+            calledAeTitle: "EDGE",
+            abstractSyntaxes: () => true,
+            transferSyntaxes: () => true,
+            maxPduLength: 16384,
+            implementationClassUid: "1.2.3",
+            implementationVersionName: "TEST",
+          }),
+        onMessage: async ({ command }) => {
+          const name = command.commandField === CommandField.CCancelRq ? `cancel(${command.messageIdBeingRespondedTo})` : `echo(${command.messageId})`;
+          events.push(`start ${name}`);
+          if (command.commandField === CommandField.CCancelRq) return undefined;
+          await new Promise((r) => setTimeout(r, 150));
+          events.push(`end ${name}`);
+          return { commandField: CommandField.CEchoRsp, affectedSopClassUid: "1.2.840.10008.1.1", messageIdBeingRespondedTo: command.messageId, status: 0 };
+        },
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const pdata = (command: Parameters<typeof encodeCommand>[0]) =>
+      encodePdu({ type: "p-data-tf", pdvs: [{ contextId: 1, isCommand: true, isLast: true, data: encodeCommand(command) }] });
+    try {
+      await rawPeer(port, async (socket, received) => {
+        socket.write(encodePdu(ECHO_RQ));
+        await until(() => received().length >= 6 && received().length >= 6 + received().readUInt32BE(2));
+        socket.write(
+          Buffer.concat([
+            pdata({ commandField: CommandField.CEchoRq, affectedSopClassUid: "1.2.840.10008.1.1", messageId: 1 }),
+            pdata({ commandField: CommandField.CCancelRq, messageIdBeingRespondedTo: 1 }),
+            pdata({ commandField: CommandField.CEchoRq, affectedSopClassUid: "1.2.840.10008.1.1", messageId: 2 }),
+          ]),
+        );
+        await until(() => events.length === 5);
+        socket.write(encodePdu({ type: "abort", source: 0, reason: 0 }));
+      });
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    // The C-CANCEL reaches echo 1 while it runs; echo 2 waits for echo 1's response.
+    expect(events).toEqual(["start echo(1)", "start cancel(1)", "end echo(1)", "start echo(2)", "end echo(2)"]);
   });
 });

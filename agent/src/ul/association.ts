@@ -14,7 +14,7 @@
  */
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
-import { decodeCommand, encodeCommand, hasDataSet, type Command, CommandError } from "../dimse/command.ts";
+import { CommandField, decodeCommand, encodeCommand, hasDataSet, type Command, CommandError } from "../dimse/command.ts";
 import { type AcceptedContext, type NegotiationResult, type Rejection } from "./negotiation.ts";
 import {
   encodePDataHeader,
@@ -251,10 +251,21 @@ export class Association {
   private command: CommandAssembly | undefined;
   private currentPdv: { contextId: number; isCommand: boolean; isLast: boolean } | undefined;
   private dataset: DatasetReception | undefined;
-  /** Data sets that ended (isLast) but whose handler still runs. */
+  /** Operations started and not yet answered (response handed to the socket). */
   private inFlight = 0;
   private releasePending = false;
+  /** Why the socket is paused: a full data set stream, or an operation waiting for its turn. */
   private pausedForBackpressure = false;
+  private pausedForWindow = false;
+  /**
+   * Reader events not yet acted on. Normally drained as soon as a chunk is
+   * read; held back while `waiting` is set, so a pipelined request (and its
+   * data set fragments) waits for the operation before it.
+   */
+  private queue: PduReaderEvent[] = [];
+  private queueAt = 0;
+  /** A request that arrived while another operation ran (see `onCommand`). */
+  private waiting: { context: AcceptedContext; command: Command } | undefined;
   private sendChain: Promise<void> = Promise.resolve();
   private resolveClosed!: () => void;
   /** Resolves when the transport is closed and the state is Sta1 again. */
@@ -337,6 +348,9 @@ export class Association {
         this.failDataset(new Error(`association aborted (source ${action.source}, reason ${action.reason})`));
         return;
       case "closed":
+        this.queue = [];
+        this.queueAt = 0;
+        this.waiting = undefined;
         clearTimeout(this.artim);
         clearTimeout(this.idle);
         this.failDataset(new Error("transport closed"));
@@ -386,9 +400,30 @@ export class Association {
   private onData(chunk: Buffer): void {
     if (this.reader.failed || this.stateName === "Sta1") return;
     this.touch();
-    for (const event of this.reader.push(chunk)) {
-      this.onReaderEvent(event);
+    for (const event of this.reader.push(chunk)) this.queue.push(event);
+    this.drainQueue();
+  }
+
+  private drainQueue(): void {
+    while (this.queueAt < this.queue.length) {
+      if (this.stateName === "Sta1") break;
+      if (this.waiting) {
+        // Only an A-ABORT overtakes the waiting request: the peer has given
+        // up on everything, and PS3.8 9.2 AA-3 wants the transport closed at
+        // once, not after the running operation.
+        const abort = this.queue.slice(this.queueAt).find((e) => e.type === "pdu" && e.pdu.type === "abort");
+        if (abort) {
+          this.queue = [];
+          this.queueAt = 0;
+          this.waiting = undefined;
+          this.onReaderEvent(abort);
+        }
+        return;
+      }
+      this.onReaderEvent(this.queue[this.queueAt++]!);
     }
+    this.queue = [];
+    this.queueAt = 0;
   }
 
   private onReaderEvent(event: PduReaderEvent): void {
@@ -404,13 +439,15 @@ export class Association {
         this.dispatch({ type: "received", pdu: { type: "p-data-tf" } });
         return;
       case "pdv-start":
-        if (this.deliverPData) this.onPdvStart(event);
+        // Only Sta6 carries data (PS3.8 DT-2); after a local A-ABORT the rest
+        // of an interrupted P-DATA-TF must not start new work.
+        if (this.deliverPData && this.stateName === "Sta6") this.onPdvStart(event);
         return;
       case "pdv-data":
-        if (this.deliverPData) this.onPdvData(event.bytes);
+        if (this.deliverPData && this.stateName === "Sta6") this.onPdvData(event.bytes);
         return;
       case "pdv-end":
-        if (this.deliverPData) this.onPdvEnd();
+        if (this.deliverPData && this.stateName === "Sta6") this.onPdvEnd();
         return;
       case "pdata-end":
         this.deliverPData = false;
@@ -482,7 +519,7 @@ export class Association {
     const accepted = ds.stream.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     if (!accepted && !this.pausedForBackpressure) {
       this.pausedForBackpressure = true;
-      this.socket.pause();
+      this.updateFlow();
     }
   }
 
@@ -502,7 +539,7 @@ export class Association {
         this.protocolError(`undecodable command set: ${e.message}`, AbortReason.InvalidPduParameterValue);
         return;
       }
-      this.startMessage(this.contexts.get(cmd.contextId)!, command);
+      this.onCommand(this.contexts.get(cmd.contextId)!, command);
     } else {
       this.datasetOpen = false;
       const ds = this.dataset!;
@@ -511,6 +548,38 @@ export class Association {
       this.dataset = undefined;
       this.resumeSocket();
     }
+  }
+
+  /**
+   * We grant an Asynchronous Operations Window of 1/1 (PS3.7 D.3.3.3, also
+   * the default when none is negotiated), so a request that arrives while
+   * another runs breaks that agreement. It is not refused: the peer's bytes
+   * are left in the socket (paused) until the running operation has
+   * answered, as dcmtk's SCPs effectively do by reading one message at a
+   * time. That keeps one operation and one response in memory per
+   * association whatever the peer pipelines. C-CANCEL (PS3.7 9.3.2.3) is
+   * the exception: it concerns the running operation and must reach it.
+   */
+  private onCommand(context: AcceptedContext, command: Command): void {
+    if (this.inFlight > 0 && command.commandField !== CommandField.CCancelRq) {
+      this.waiting = { context, command };
+      this.pausedForWindow = true;
+      this.updateFlow();
+      return;
+    }
+    this.startMessage(context, command);
+  }
+
+  /** The running operation answered: start the request that waited, then read on. */
+  private operationDone(): void {
+    this.inFlight--;
+    if (this.inFlight > 0 || !this.waiting) return;
+    const { context, command } = this.waiting;
+    this.waiting = undefined;
+    this.pausedForWindow = false;
+    if (this.stateName === "Sta6") this.startMessage(context, command);
+    this.updateFlow();
+    this.drainQueue();
   }
 
   private startMessage(context: AcceptedContext, command: Command): void {
@@ -538,18 +607,24 @@ export class Association {
       } catch (e) {
         this.options.onProtocolEvent?.({ kind: "handler-error", message: e instanceof Error ? e.message : String(e) });
         this.stopReading(reception);
-        this.inFlight--;
         this.dispatch({ type: "local-abort" });
+        this.operationDone();
         return;
       }
       // The handler is done with the data set; whatever it left unread is
       // drained here so the peer can finish sending before we answer.
       this.stopReading(reception);
       await received;
-      this.inFlight--;
       if (response && (this.stateName === "Sta6" || this.stateName === "Sta8")) {
-        await this.sendMessage(context.id, response);
+        try {
+          await this.sendMessage(context.id, response);
+        } catch (e) {
+          // The association ended while the response was queued (peer
+          // A-ABORT, transport gone): nobody is left to answer.
+          this.options.onProtocolEvent?.({ kind: "protocol-error", message: `response not sent: ${e instanceof Error ? e.message : String(e)}` });
+        }
       }
+      this.operationDone();
       this.maybeRelease();
       this.touch();
     })();
@@ -565,7 +640,16 @@ export class Association {
   private resumeSocket(): void {
     if (!this.pausedForBackpressure) return;
     this.pausedForBackpressure = false;
-    this.socket.resume();
+    this.updateFlow();
+  }
+
+  /** Reads from the socket unless a full data set stream or a waiting request says not to. */
+  private updateFlow(): void {
+    // Once the association is over, whatever the peer still sends is read
+    // and dropped (see "end-transport").
+    const over = this.stateName === "Sta13" || this.stateName === "Sta1";
+    if (!over && (this.pausedForBackpressure || this.pausedForWindow)) this.socket.pause();
+    else this.socket.resume();
   }
 
   private failDataset(err: Error): void {
@@ -604,6 +688,19 @@ export class Association {
     return p;
   }
 
+  /** Resolves on "drain", or on "close": a socket that died will never drain, and the next flush reports the state. */
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
+  }
+
   private async sendFragments(
     contextId: number,
     isCommand: boolean,
@@ -616,7 +713,7 @@ export class Association {
     const flush = async (bytes: Uint8Array, isLast: boolean) => {
       if (this.stateName !== "Sta6" && this.stateName !== "Sta8") throw new Error(`cannot send P-DATA in ${this.stateName}`);
       this.write(encodePDataHeader(contextId, isCommand, isLast, bytes.length));
-      if (!this.write(bytes)) await new Promise<void>((resolve) => this.socket.once("drain", resolve));
+      if (!this.write(bytes)) await this.drained();
     };
     let buffer: Uint8Array = new Uint8Array(0);
     for await (const chunk of source) {
