@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { loadConfig } from "./config/config";
@@ -22,9 +23,24 @@ await spool?.init();
 const server = await startDimseServer({
   host: config.dimse.host,
   port: config.dimse.port,
+  plain: config.dimse.plain,
   aeTitle: config.dimse.aeTitle,
   maxPduLength: config.dimse.maxPduLength,
   maxAssociations: config.dimse.maxAssociations,
+  ...(config.dimse.acceptedCallingAeTitles.length > 0 ? { acceptedCallingAeTitles: config.dimse.acceptedCallingAeTitles } : {}),
+  artimTimeoutMs: config.dimse.artimTimeoutMs,
+  idleTimeoutMs: config.dimse.idleTimeoutMs,
+  ...(config.tls.cert
+    ? {
+        tls: {
+          port: config.tls.port,
+          cert: await readFile(config.tls.cert),
+          key: await readFile(config.tls.key),
+          ...(config.tls.ca ? { ca: await readFile(config.tls.ca) } : {}),
+          requireClientCertificate: config.tls.requireClientCertificate,
+        },
+      }
+    : {}),
   implementationClassUid: IMPLEMENTATION_CLASS_UID,
   implementationVersionName: IMPLEMENTATION_VERSION_NAME,
   handlers: {
@@ -57,7 +73,11 @@ const server = await startDimseServer({
 });
 tunnel.start();
 spool?.start();
-log(`agent ${config.edge.agentId}: ${config.dimse.aeTitle} on ${config.dimse.host}:${server.port}, edge ${config.edge.url}, ack mode ${config.spool.ackMode}`);
+log(
+  `agent ${config.edge.agentId}: ${config.dimse.aeTitle} on ${config.dimse.host}:${server.port}` +
+    (server.tlsPort ? ` (DICOM-TLS on ${server.tlsPort})` : "") +
+    `, edge ${config.edge.url}, ack mode ${config.spool.ackMode}`,
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

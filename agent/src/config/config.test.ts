@@ -1,0 +1,58 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULTS, loadConfig } from "./config";
+
+const dir = await mkdtemp(join(tmpdir(), "dicom-edge-config-"));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function file(text: string): Promise<string> {
+  const path = join(dir, `${Math.random().toString(36).slice(2)}.toml`);
+  await writeFile(path, text);
+  return path;
+}
+
+describe("agent configuration", () => {
+  it("defaults to DICOMEDGE on 127.0.0.1:11112, edge ack mode", async () => {
+    const config = await loadConfig(undefined, { DICOMEDGE_AGENT_KEY: "k" });
+    expect(config.dimse).toEqual(DEFAULTS.dimse);
+    expect(config.spool.ackMode).toBe("edge");
+  });
+
+  it("reads the TOML file, snake_case keys, and lets the environment win", async () => {
+    const path = await file(`
+[dimse]
+ae_title = "RADIOLOGY"
+port = 104
+accepted_calling_ae_titles = ["CT1", "MR2"]
+[edge]
+url = "https://edge.example.org"
+agent_id = "site-a"
+agent_key = "from-file"
+[spool]
+ack_mode = "spool"
+`);
+    const config = await loadConfig(path, { DICOMEDGE_DIMSE_PORT: "11113", DICOMEDGE_AGENT_KEY: "from-env", DICOMEDGE_PLAIN: "true" });
+    expect(config.dimse).toMatchObject({ aeTitle: "RADIOLOGY", port: 11113, acceptedCallingAeTitles: ["CT1", "MR2"], plain: true });
+    expect(config.edge).toEqual({ url: "https://edge.example.org", agentId: "site-a", agentKey: "from-env" });
+    expect(config.spool.ackMode).toBe("spool");
+    const listed = await loadConfig(undefined, { DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_ACCEPTED_CALLING_AE_TITLES: "A, B" });
+    expect(listed.dimse.acceptedCallingAeTitles).toEqual(["A", "B"]);
+  });
+
+  it("refuses what cannot work, naming the key", async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{}, /edge.agent_key is required/],
+      [{ DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_AE_TITLE: "THIS TITLE IS TOO LONG" }, /dimse.ae_title/],
+      [{ DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_DIMSE_PORT: "70000" }, /dimse.port/],
+      [{ DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_ACK_MODE: "maybe" }, /spool.ack_mode/],
+      [{ DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_TLS_CERT: "/c.pem" }, /tls.cert and tls.key/],
+      [{ DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_PLAIN: "false" }, /dimse.plain = false needs tls.cert/],
+      [{ DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_EDGE_URL: "ftp://x" }, /edge.url/],
+    ];
+    for (const [env, error] of cases) await expect(loadConfig(undefined, env)).rejects.toThrow(error);
+    await expect(loadConfig(await file("[dimse]\nae_titel = \"X\"\n"), { DICOMEDGE_AGENT_KEY: "k" })).rejects.toThrow(/unknown key dimse.ae_titel/);
+    await expect(loadConfig(await file("[misc]\nx = 1\n"), { DICOMEDGE_AGENT_KEY: "k" })).rejects.toThrow(/unknown section \[misc\]/);
+  });
+});
