@@ -42,17 +42,17 @@ function run(args: string[]): Promise<void> {
 }
 
 /**
- * The Worker bundled once into the state folder, with a wrangler.toml that
+ * The Worker bundled once into `dir`, with a wrangler.toml that
  * serves that bundle: `wrangler dev` reloads the Worker whenever a source
  * file changes, which would cut a long test or benchmark short while code is
  * being edited; a frozen bundle runs what was there when the stack started.
  */
-async function freeze(state: string): Promise<void> {
-  await run(["deploy", "--dry-run", "--outdir", join(state, "bundle")]);
+async function freeze(dir: string): Promise<void> {
+  await run(["deploy", "--dry-run", "--outdir", dir]);
   const toml = (await readFile(join(ROOT, "wrangler.toml"), "utf8"))
-    .replace(/^main = .*$/m, 'main = "bundle/index.js"')
+    .replace(/^main = .*$/m, 'main = "index.js"')
     .replace(/^migrations_dir = "(.*)"$/m, (_, dir: string) => `migrations_dir = ${JSON.stringify(join(ROOT, dir))}`);
-  await writeFile(join(state, "wrangler.toml"), toml);
+  await writeFile(join(dir, "wrangler.toml"), toml);
 }
 
 /**
@@ -61,13 +61,16 @@ async function freeze(state: string): Promise<void> {
  */
 export async function startStack(options: { state?: string; port?: number } = {}): Promise<Stack> {
   const state = options.state ?? (await mkdtemp(join(tmpdir(), "dicom-edge-e2e-")));
-  const config = join(state, "wrangler.toml");
+  // The bundle and its config live apart from the persisted D1 and R2 data:
+  // wrangler watches the config's folder, and every write there reloads the Worker.
+  const config = join(state, "bundle", "wrangler.toml");
+  const data = join(state, "data");
   if (!options.state) {
-    await freeze(state);
-    await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", config]);
+    await freeze(join(state, "bundle"));
+    await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", data, "--config", config]);
   }
   const port = options.port ?? (await freePort());
-  const args = ["dev", "--config", config, "--no-bundle", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
+  const args = ["dev", "--config", config, "--no-bundle", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", data, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
   const child = spawn(WRANGLER, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET } });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
