@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { loadConfig } from "./config/config";
+import { findThroughEdge } from "./dimse/c-find";
 import { startDimseServer } from "./dimse/server";
 import { Spool } from "./spool/spool";
 import { fileMetaInformation } from "./store/file-meta";
@@ -68,6 +69,7 @@ const server = await startDimseServer({
       if (spool) return spool.accept(bytes);
       return forwardToEdge(tunnel, { sopInstanceUid: ctx.sopInstanceUid, callingAeTitle: ctx.callingAeTitle }, bytes);
     },
+    find: (request, signal) => findThroughEdge(tunnel, request, signal),
   },
   log,
 });

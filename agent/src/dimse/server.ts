@@ -12,6 +12,7 @@ import { Status } from "@dicom-edge/shared/dicom/status";
 import { transferSyntax } from "@dicom-edge/shared/dicom/transfer-syntax";
 import { Association, type IncomingMessage } from "../ul/association.ts";
 import { Reject, negotiate, type NegotiationPolicy } from "../ul/negotiation.ts";
+import { findCancels, isFindSopClass, performCFind, type FindService } from "./c-find.ts";
 import { CommandField, type Command } from "./command.ts";
 import { VERIFICATION_SOP_CLASS, isStorageSopClass } from "./storage-sop-classes.ts";
 import { bcp195ContextOptions, type Pem } from "../tls/profile.ts";
@@ -52,6 +53,8 @@ export interface HandlerResult {
 export interface DimseHandlers {
   echo(ctx: AssociationContext): Promise<HandlerResult>;
   store(ctx: StoreContext): Promise<HandlerResult>;
+  /** C-FIND (PS3.4 C.4.1): when given, Patient Root and Study Root FIND are accepted. */
+  find?: FindService;
 }
 
 /**
@@ -170,7 +173,8 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
   const policy: NegotiationPolicy = {
     calledAeTitle: options.aeTitle,
     acceptedCallingAeTitles: options.acceptedCallingAeTitles,
-    abstractSyntaxes: (uid) => uid === VERIFICATION_SOP_CLASS || isStorageSopClass(uid) || extra.has(uid),
+    abstractSyntaxes: (uid) =>
+      uid === VERIFICATION_SOP_CLASS || isStorageSopClass(uid) || extra.has(uid) || (options.handlers.find !== undefined && isFindSopClass(uid)),
     // Every syntax we know is accepted as is: we never decode the data set,
     // so a compressed or deflated one costs us nothing; unknown (private)
     // syntaxes are refused since the archive could not serve them later.
@@ -224,8 +228,14 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
         );
         return respond(CommandField.CStoreRsp, result, instance);
       }
+      case CommandField.CFindRq: {
+        const find = options.handlers.find;
+        if (!find || !isFindSopClass(context.abstractSyntax)) return respond(CommandField.CFindRsp, { status: SOP_CLASS_NOT_SUPPORTED });
+        return performCFind(message, base, find, findCancels(association), (response, identifier) => association.sendMessage(context.id, response, identifier));
+      }
       case CommandField.CCancelRq:
-        // PS3.7 9.3.2.3: C-CANCEL has no response; nothing here is cancellable.
+        // PS3.7 9.3.2.3: C-CANCEL has no response; it stops the C-FIND it names.
+        findCancels(association).cancel(command.messageIdBeingRespondedTo);
         return undefined;
       default:
         // C-FIND/C-GET/C-MOVE/N-* on a storage context: PS3.7 C.5.1.
@@ -253,7 +263,10 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
       onProtocolEvent: (e) => log(e.kind, e.message),
     });
     associations.add(association);
-    void association.closed.then(() => associations.delete(association));
+    void association.closed.then(() => {
+      associations.delete(association);
+      findCancels(association).cancelAll();
+    });
   };
 
   const listeners: net.Server[] = [];

@@ -3,6 +3,7 @@ import { Status } from "@dicom-edge/shared/dicom/status";
 import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { backendFor } from "../backends/select";
 import type { Env } from "../env";
+import { findOutcome, type FindMeta } from "./find";
 import { echoOutcome, storeOutcome } from "./operations";
 
 /**
@@ -85,11 +86,18 @@ export class AgentHub extends DurableObject<Env> {
         case "store":
           stream.sendResult(await storeOutcome(backend, stream.readable));
           return;
+        case "find": {
+          // Undefined: the agent cancelled (C-CANCEL), the stream is already gone.
+          const outcome = await findOutcome(backend, stream, meta as FindMeta);
+          if (outcome && !stream.closed) stream.sendResult(outcome);
+          return;
+        }
         default:
           stream.reset("unknown-kind", `no operation ${meta.kind}`);
       }
     } catch (error) {
       console.error(`agent stream ${meta.kind} failed`, error);
+      if (stream.closed) return;
       stream.sendResult({ status: Status.ProcessingFailure, errorComment: "the edge failed to process the operation" });
     }
   }

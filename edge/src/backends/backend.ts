@@ -59,9 +59,15 @@ export interface MetadataEntry {
   json: string;
 }
 
-/** One QIDO-RS / C-FIND result: the UIDs that name it and every attribute the backend has for it. */
+/**
+ * One QIDO-RS / C-FIND result: the identifiers that name it and every
+ * attribute the backend has for it. A patient-level match (C-FIND Patient
+ * Root, PS3.4 C.6.1.1.2) names its patient only; every other names its study.
+ */
 export interface SearchMatch {
-  study: string;
+  /** Patient ID (0010,0020) of a patient-level match. */
+  patient?: string;
+  study?: string;
   series?: string;
   sop?: string;
   dataset: DicomJson;

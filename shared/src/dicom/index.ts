@@ -1,6 +1,7 @@
 /**
  * DICOM encoding for dicom-edge: the data dictionary, transfer syntaxes,
- * the streaming Part-10 header reader and frame location.
+ * the streaming Part-10 header reader, frame location, and the codec of
+ * the small raw datasets DIMSE carries (C-FIND identifiers).
  */
 export { DICTIONARY, keywordToTag, lookup, type DictionaryEntry } from "./dictionary.ts";
 export {
@@ -32,3 +33,4 @@ export {
   type PersonName,
 } from "./json.ts";
 export { frameRanges } from "./frames.ts";
+export { DatasetCodecError, readDataset, writeDataset, type DatasetCodecErrorCode } from "./dataset-codec.ts";

@@ -84,6 +84,12 @@ export interface Part10ReaderOptions {
   maxElementBytes?: number;
   /** Cap on buffered non-bulk header bytes; default 64 MiB. */
   maxHeaderBytes?: number;
+  /**
+   * Read a bare dataset (no preamble, no File Meta) in this transfer syntax,
+   * as DIMSE carries it (PS3.7 6.3.1, PS3.8 E.2); `datasetOffset` is then 0
+   * and `meta` empty.
+   */
+  datasetOnly?: { transferSyntaxUID: string };
 }
 
 interface Syntax {
@@ -202,6 +208,7 @@ export class Part10Reader {
     this.inlineBinaryMax = options.inlineBinaryMax ?? 1024;
     this.maxElementBytes = options.maxElementBytes ?? 1024 * 1024;
     this.maxHeaderBytes = options.maxHeaderBytes ?? 64 * 1024 * 1024;
+    if (options.datasetOnly) this.startDataset(options.datasetOnly.transferSyntaxUID);
   }
 
   /** True once every element before Pixel Data has been read. */
@@ -389,6 +396,11 @@ export class Part10Reader {
   private endMeta(): void {
     const uid = this.meta[tagKey(TRANSFER_SYNTAX_UID)]?.Value?.[0];
     if (typeof uid !== "string") throw new Part10Error("malformed", "File Meta has no Transfer Syntax UID (0002,0010)");
+    this.startDataset(uid);
+  }
+
+  /** The dataset begins at `position`, encoded in `uid`. */
+  private startDataset(uid: string): void {
     const ts = transferSyntax(uid);
     this.transferSyntaxUID = uid;
     this.datasetOffset = this.position;

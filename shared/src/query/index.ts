@@ -33,5 +33,6 @@ export {
   type SqlParts,
   type SqlStatement,
 } from "./sql.ts";
+export { returnAttributes } from "./return-keys.ts";
 export { indexColumns, type IndexColumnSource } from "./index-columns.ts";
 export { fuzzyName, normalizeDate, normalizeDateTime, normalizeTime, personNameString } from "./normalize.ts";

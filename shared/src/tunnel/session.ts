@@ -33,6 +33,12 @@
  *   sopInstanceUid, transferSyntaxUid, callingAeTitle }`, DATA the Part-10
  *   bytes, then END; the edge answers RESULT `{ status, errorComment? }` only
  *   once the instance is durable, so the agent may drop it from its spool.
+ * - `find` (agent opens; one C-FIND): OPEN meta `{ model: "patient" |
+ *   "study", level?, callingAeTitle }`, DATA the request identifier as
+ *   DICOM JSON, then END; the edge answers one newline-terminated DICOM JSON
+ *   match per line of DATA as it reads its index, then RESULT `{ status,
+ *   errorComment? }`. The agent's RESET (C-CANCEL) stops the search
+ *   (edge/src/agents/find.ts, agent/src/dimse/c-find.ts).
  * - Later, the edge opens `move`, `find`, `get` and the like toward the
  *   agent for the DIMSE backend and for moves to on-prem destinations.
  *
