@@ -1,7 +1,8 @@
-// dcmtk's command-line tools as the DIMSE peer, on loopback only, with
-// TCP_NODELAY=1 (Debian's dcmtk leaves Nagle on otherwise).
-import { spawn, spawnSync } from "node:child_process";
+// dcmtk's command-line tools as the DIMSE peer (agent/src/testing/dcmtk.ts),
+// and what a test needs to compare what it sent with what was stored.
+import { spawnSync } from "node:child_process";
 import { basename, join } from "node:path";
+import { dcmtk as runDcmtk } from "../agent/src/testing/dcmtk";
 import type { ManifestEntry } from "./data/corpus";
 
 export interface ToolResult {
@@ -9,18 +10,10 @@ export interface ToolResult {
   output: string;
 }
 
-export function dcmtk(tool: "echoscu" | "storescu" | "findscu" | "getscu" | "movescu", args: string[], timeoutMs = 300_000): Promise<ToolResult> {
-  return new Promise((resolve) => {
-    const child = spawn(tool, args, { env: { ...process.env, TCP_NODELAY: "1" }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+/** dcmtk as the agent's own tests run it, with the long timeout an e2e transfer needs. */
+export async function dcmtk(tool: "echoscu" | "storescu" | "findscu" | "getscu" | "movescu", args: string[], timeoutMs = 300_000): Promise<ToolResult> {
+  const { code, out } = await runDcmtk(tool, args, timeoutMs);
+  return { code, output: out };
 }
 
 /** storescu's option that proposes exactly a file's transfer syntax (with -R), so it is sent unconverted. */

@@ -14,19 +14,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { decodePduBody, emptyUserInformation, encodePdu, type AssociateAc, type AssociateRq } from "../ul/pdu.ts";
 import { CommandField, decodeCommand, encodeCommand, type Command } from "./command.ts";
 import { startDimseServer, type DimseServer, type DimseServerOptions } from "./server.ts";
+import { dcmtk } from "../testing/dcmtk.ts";
 
-const run = promisify(execFile);
-const ENV = { ...process.env, TCP_NODELAY: "1" };
 
-async function dcmtk(tool: string, args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(tool, args, { env: ENV, timeout: 20_000 });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : 1, out: `${err.stdout ?? ""}${err.stderr ?? ""}` };
-  }
-}
 
 const VERIFICATION = "1.2.840.10008.1.1";
 const CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2";

@@ -10,20 +10,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, type TestPki } from "../tls/test-ca.testing.ts";
 import { encodePdu, emptyUserInformation, type AssociateRq } from "../ul/pdu.ts";
 import { startDimseServer, type AssociationContext, type DimseServer, type DimseServerOptions } from "./server.ts";
+import { dcmtk } from "../testing/dcmtk.ts";
 
-const run = promisify(execFile);
 const SAMPLES = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
-const ENV = { ...process.env, TCP_NODELAY: "1" };
 
-async function dcmtk(tool: string, args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(tool, args, { env: ENV, timeout: 20_000 });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : 1, out: `${err.stdout ?? ""}${err.stderr ?? ""}` };
-  }
-}
 
 let pki: TestPki;
 beforeAll(async () => {

@@ -8,22 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { dcmtk } from "../testing/dcmtk.ts";
 import { startDimseServer, type DimseHandlers, type DimseServer, type StoreContext } from "./server.ts";
 
 const run = promisify(execFile);
 const SAMPLES = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
-// Debian's dcmtk leaves Nagle on unless told (TOOLCHAIN.md).
-const ENV = { ...process.env, TCP_NODELAY: "1" };
-
-async function dcmtk(tool: string, args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const r = await run(tool, args, { env: ENV, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, out: r.stdout + r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : 1, out: `${err.stdout ?? ""}${err.stderr ?? ""}` };
-  }
-}
 
 /** The data set of a Part-10 file: what follows the File Meta group (PS3.10 7.1), located by (0002,0000). */
 async function datasetOf(path: string): Promise<Buffer> {

@@ -10,6 +10,7 @@
  */
 import { deflateSync } from "fflate";
 import { concat } from "../bytes.ts";
+import { swapWords } from "./json-value.ts";
 import { type DicomJson, type DicomJsonAttribute, type PersonName } from "./json.ts";
 import { Part10Reader } from "./part10-reader.ts";
 import { transferSyntax } from "./transfer-syntax.ts";
@@ -282,14 +283,6 @@ function pad(bytes: Uint8Array, fill: number): Uint8Array {
   return out;
 }
 
-function swapWords(bytes: Uint8Array, size: number): Uint8Array {
-  if (size === 1) return bytes;
-  const out = new Uint8Array(bytes.length);
-  for (let o = 0; o + size <= bytes.length; o += size) {
-    for (let i = 0; i < size; i++) out[o + i] = bytes[o + size - 1 - i]!;
-  }
-  return out;
-}
 
 function fromBase64(s: string): Uint8Array {
   const binary = atob(s);

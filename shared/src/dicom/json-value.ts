@@ -128,7 +128,8 @@ function attributeTags(bytes: Uint8Array, le: boolean): string[] {
   return out;
 }
 
-function swapWords(bytes: Uint8Array, size: number): Uint8Array {
+/** Reverses the bytes of each `size`-byte word: big endian to little endian and back. */
+export function swapWords(bytes: Uint8Array, size: number): Uint8Array {
   if (size === 1) return bytes;
   const out = new Uint8Array(bytes.length);
   for (let o = 0; o + size <= bytes.length; o += size) {
