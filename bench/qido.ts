@@ -52,9 +52,15 @@ async function load(base: string, from: number, to: number): Promise<void> {
       const parts: Uint8Array[] = [];
       for (let k = batch[0]; k < batch[1]; k++) parts.push(encoder.encode("--b\r\nContent-Type: application/dicom\r\n\r\n"), instance(k), encoder.encode("\r\n"));
       parts.push(encoder.encode("--b--\r\n"));
-      const res = await fetch(`${base}/dicomweb/studies`, { method: "POST", headers: { "Content-Type": 'multipart/related; type="application/dicom"; boundary=b' }, body: Buffer.concat(parts) });
-      if (res.status !== 200) throw new Error(`STOW-RS answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-      await res.arrayBuffer();
+      const body = Buffer.concat(parts);
+      // wrangler dev's proxy now and then answers 503 "worker restarted" on a
+      // POST after a pause; STOW-RS is idempotent, so the batch is sent again.
+      for (let attempt = 1; ; attempt++) {
+        const res = await fetch(`${base}/dicomweb/studies`, { method: "POST", headers: { "Content-Type": 'multipart/related; type="application/dicom"; boundary=b' }, body });
+        const text = await res.text();
+        if (res.status === 200) break;
+        if (res.status !== 503 || attempt === 3) throw new Error(`STOW-RS answered ${res.status}: ${text.slice(0, 300)}`);
+      }
     }
   };
   await Promise.all([worker(), worker()]);
