@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
 import { asDcmtkSends, datasetOf, dcmtk } from "./dcmtk";
-import { parts } from "./dicomweb";
+import { get, parts } from "./dicomweb";
 import { startStack, type Stack } from "./stack";
 
 // These tests crash the edge or the agent, so they run on a stack of their own.
@@ -63,7 +63,7 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
 async function checkStored(base: string, files: (ManifestEntry & { sent: string })[], succeeded: Set<string>): Promise<number> {
   let stored = 0;
   for (const f of files) {
-    const res = await fetch(`${base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}`);
+    const res = await get(`${base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}`);
     if (res.status === 404) {
       expect(succeeded.has(f.sent), `${f.path} got Success but is not stored`).toBe(false);
       continue;
@@ -74,7 +74,7 @@ async function checkStored(base: string, files: (ManifestEntry & { sent: string 
     expect(Buffer.from(datasetOf(part!.bytes)).equals(Buffer.from(original)), f.path).toBe(true);
     stored++;
   }
-  const studies = (await (await fetch(`${base}/dicomweb/studies?StudyInstanceUID=${files[0]!.studyInstanceUid}`)).json()) as Record<string, { Value: number[] }>[];
+  const studies = (await (await get(`${base}/dicomweb/studies?StudyInstanceUID=${files[0]!.studyInstanceUid}`)).json()) as Record<string, { Value: number[] }>[];
   // One row per SOP Instance: the count the index keeps is the count found.
   expect(studies[0]?.["00201208"]?.Value[0] ?? 0).toBe(stored);
   return stored;
@@ -110,7 +110,7 @@ describe("nothing lost, nothing doubled", () => {
     expect(succeeded.size).toBeLessThan(ct.length);
     agent = await startAgent({ base: stack.base, id: "e2e-spool", ackMode: "spool", spoolDir, port: agent.port });
     const countStored = async () => {
-      const res = await fetch(`${stack!.base}/dicomweb/studies?StudyInstanceUID=${ct[0]!.studyInstanceUid}`);
+      const res = await get(`${stack!.base}/dicomweb/studies?StudyInstanceUID=${ct[0]!.studyInstanceUid}`);
       const [study] = (await res.json()) as Record<string, { Value: number[] }>[];
       return study?.["00201208"]?.Value[0] ?? 0;
     };

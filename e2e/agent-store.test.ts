@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
 import { asDcmtkSends, datasetOf, dcmtk, PROPOSE } from "./dcmtk";
-import { parts } from "./dicomweb";
+import { get, parts } from "./dicomweb";
 
 const base = inject("base");
 let agent: Agent;
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 async function retrieve(f: ManifestEntry): Promise<Uint8Array> {
-  const res = await fetch(`${base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}`);
+  const res = await get(`${base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}`);
   expect(res.status, f.path).toBe(200);
   return (await parts(res))[0]!.bytes;
 }

@@ -50,6 +50,18 @@ export async function stow(base: string, items: (string | Uint8Array)[], options
   } as RequestInit);
 }
 
+/**
+ * GET for the tests: the local D1/R2 simulators now and then drop a
+ * connection ("Network connection lost"), which the edge answers with 503
+ * after its read timeout; a read is safe to repeat, so it is, once.
+ */
+export async function get(url: string, init: RequestInit = {}): Promise<Response> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+  if (res.status !== 503) return res;
+  await res.arrayBuffer();
+  return fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+}
+
 export interface Part {
   headers: Headers;
   bytes: Uint8Array;

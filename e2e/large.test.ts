@@ -3,7 +3,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { startAgent, type Agent } from "./agent";
 import { corpus } from "./data/corpus";
 import { dcmtk } from "./dcmtk";
-import { datasetDigests, fileDigest, first, partDigests, stow } from "./dicomweb";
+import { datasetDigests, fileDigest, first, get, partDigests, stow } from "./dicomweb";
 import { peakRss } from "./memory";
 
 const base = inject("base");
@@ -25,13 +25,13 @@ describe(`a ${LARGE_MB} MiB instance`, () => {
     expect(first(stored.result as Record<string, { Value: unknown[] }>, "00081190")).toBe(`${base}/dicomweb/studies/${large.studyInstanceUid}`);
 
     const url = `${base}/dicomweb/studies/${large.studyInstanceUid}/series/${large.seriesInstanceUid}/instances/${large.sopInstanceUid}`;
-    const retrieved = await peakRss(pgid, async () => partDigests(await fetch(url, { headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } })));
+    const retrieved = await peakRss(pgid, async () => partDigests(await get(url, { headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } })));
     expect(retrieved.result).toHaveLength(1);
     expect(retrieved.result[0]!.size).toBe(large.size);
     expect(retrieved.result[0]!.sha256).toBe(large.sha256);
 
     const last = large.numberOfFrames;
-    const frame = await fetch(`${url}/frames/${last}`, { headers: { Accept: "multipart/related; type=application/octet-stream" } });
+    const frame = await get(`${url}/frames/${last}`, { headers: { Accept: "multipart/related; type=application/octet-stream" } });
     const [part] = await partDigests(frame);
     expect(part!.size).toBe(large.frameSize);
 
@@ -56,12 +56,12 @@ describe(`a ${LARGE_MB} MiB instance through the agent`, () => {
 
     const url = `${base}/dicomweb/studies/${large.studyInstanceUid}/series/${large.seriesInstanceUid}/instances/${large.sopInstanceUid}`;
     // The stored file is a File Meta header of the agent's making, then the dataset as sent.
-    const [stored] = await datasetDigests(await fetch(url));
+    const [stored] = await datasetDigests(await get(url));
     const header = await readFile(large.absPath).then((b) => b.subarray(0, 1024));
     const datasetStart = 144 + header.readUInt32LE(140);
     expect(stored!.size).toBe(large.size - datasetStart);
     expect(stored!.sha256).toBe(await fileDigest(large.absPath, datasetStart));
-    const frame = await fetch(`${url}/frames/${large.numberOfFrames}`, { headers: { Accept: "multipart/related; type=application/octet-stream" } });
+    const frame = await get(`${url}/frames/${large.numberOfFrames}`, { headers: { Accept: "multipart/related; type=application/octet-stream" } });
     const [last] = await partDigests(frame);
     expect(last!.size).toBe(large.frameSize);
     console.log(`${LARGE_MB} MiB through the agent: peak RSS of the agent ${JSON.stringify(sent.result.peakMiB)} MiB, of wrangler/workerd ${JSON.stringify(sent.peakMiB)} MiB`);

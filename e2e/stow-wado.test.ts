@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { corpus, type ManifestEntry } from "./data/corpus";
-import { first, parts, sha256, stow } from "./dicomweb";
+import { first, get, parts, sha256, stow } from "./dicomweb";
 
 const base = inject("base");
 let files: ManifestEntry[];
@@ -26,7 +26,7 @@ describe("STOW-RS then WADO-RS, byte for byte", () => {
     for (const item of referenced) expect(first(item, "00081190")).toMatch(new RegExp(`^${base}/dicomweb/studies/[0-9.]+/series/[0-9.]+/instances/[0-9.]+$`));
 
     for (const file of ct) {
-      const one = await fetch(`${base}/dicomweb/studies/${file.studyInstanceUid}/series/${file.seriesInstanceUid}/instances/${file.sopInstanceUid}`, {
+      const one = await get(`${base}/dicomweb/studies/${file.studyInstanceUid}/series/${file.seriesInstanceUid}/instances/${file.sopInstanceUid}`, {
         headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
       });
       expect(one.status).toBe(200);
@@ -38,7 +38,7 @@ describe("STOW-RS then WADO-RS, byte for byte", () => {
 
   it("retrieves the whole study as one multipart response of the stored bytes", async () => {
     const ct = group("ct");
-    const res = await fetch(`${base}/dicomweb/studies/${ct[0]!.studyInstanceUid}`, { headers: { Accept: "multipart/related; type=application/dicom" } });
+    const res = await get(`${base}/dicomweb/studies/${ct[0]!.studyInstanceUid}`, { headers: { Accept: "multipart/related; type=application/dicom" } });
     expect(res.status).toBe(200);
     const got = await parts(res);
     expect(got.map((p) => sha256(p.bytes)).sort()).toEqual(ct.map((f) => f.sha256).sort());
@@ -50,7 +50,7 @@ describe("STOW-RS then WADO-RS, byte for byte", () => {
     expect(again.status).toBe(200);
     const body = (await again.json()) as Record<string, { Value: unknown[] }>;
     expect(body["00081199"]!.Value).toHaveLength(5);
-    const res = await fetch(`${base}/dicomweb/studies/${some[0]!.studyInstanceUid}`);
+    const res = await get(`${base}/dicomweb/studies/${some[0]!.studyInstanceUid}`);
     const got = await parts(res);
     expect(got).toHaveLength(200);
     expect(got.map((p) => sha256(p.bytes)).sort()).toEqual(group("ct").map((f) => f.sha256).sort());
@@ -62,9 +62,7 @@ describe("STOW-RS then WADO-RS, byte for byte", () => {
       const res = await stow(base, [file.absPath], { quoted: true });
       expect(res.status, file.path).toBe(200);
       await res.arrayBuffer();
-      const one = await fetch(`${base}/dicomweb/studies/${file.studyInstanceUid}/series/${file.seriesInstanceUid}/instances/${file.sopInstanceUid}`, {
-        signal: AbortSignal.timeout(30_000),
-      });
+      const one = await get(`${base}/dicomweb/studies/${file.studyInstanceUid}/series/${file.seriesInstanceUid}/instances/${file.sopInstanceUid}`);
       const [part] = await parts(one);
       expect(sha256(part!.bytes), file.path).toBe(file.sha256);
       expect(part!.headers.get("content-type")).toBe(`application/dicom; transfer-syntax=${file.transferSyntaxUid}`);
@@ -75,7 +73,7 @@ describe("STOW-RS then WADO-RS, byte for byte", () => {
 describe("WADO-RS metadata, frames and bulk data", () => {
   it("serves study metadata as DICOM JSON with absolute BulkDataURIs that resolve", async () => {
     const ct = group("ct");
-    const res = await fetch(`${base}/dicomweb/studies/${ct[0]!.studyInstanceUid}/metadata`, { headers: { Accept: "application/dicom+json" } });
+    const res = await get(`${base}/dicomweb/studies/${ct[0]!.studyInstanceUid}/metadata`, { headers: { Accept: "application/dicom+json" } });
     expect(res.status).toBe(200);
     const metadata = (await res.json()) as Record<string, { vr: string; Value?: unknown[]; BulkDataURI?: string }>[];
     expect(metadata).toHaveLength(200);
@@ -86,7 +84,7 @@ describe("WADO-RS metadata, frames and bulk data", () => {
     expect(sample["00090010"]).toEqual({ vr: "LO", Value: ["DICOMEDGE TEST"] }); // private creator kept
     const pixel = sample["7FE00010"]!;
     expect(pixel.BulkDataURI).toBe(`${base}/dicomweb/studies/${ct[0]!.studyInstanceUid}/series/${ct[0]!.seriesInstanceUid}/instances/${ct[0]!.sopInstanceUid}/bulkdata/7FE00010`);
-    const bulk = await fetch(pixel.BulkDataURI!, { headers: { Accept: "multipart/related; type=application/octet-stream" } });
+    const bulk = await get(pixel.BulkDataURI!, { headers: { Accept: "multipart/related; type=application/octet-stream" } });
     expect(bulk.status).toBe(200);
     const [part] = await parts(bulk);
     const file = await readFile(ct[0]!.absPath);
@@ -96,9 +94,9 @@ describe("WADO-RS metadata, frames and bulk data", () => {
 
   it("serves series and instance metadata", async () => {
     const f = group("ct")[3]!;
-    const series = await fetch(`${base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/metadata`);
+    const series = await get(`${base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/metadata`);
     expect(((await series.json()) as unknown[]).length).toBe(group("ct").filter((c) => c.seriesInstanceUid === f.seriesInstanceUid).length);
-    const instance = await fetch(`${base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}/metadata`);
+    const instance = await get(`${base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}/metadata`);
     const [only] = (await instance.json()) as Record<string, { Value?: unknown[] }>[];
     expect(first(only!, "00080018")).toBe(f.sopInstanceUid);
   });
@@ -107,7 +105,7 @@ describe("WADO-RS metadata, frames and bulk data", () => {
     const mf = group("multiframe").find((f) => f.numberOfFrames === 30)!;
     const file = await readFile(mf.absPath);
     const url = `${base}/dicomweb/studies/${mf.studyInstanceUid}/series/${mf.seriesInstanceUid}/instances/${mf.sopInstanceUid}/frames/1,7,30`;
-    const res = await fetch(url, { headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" } });
+    const res = await get(url, { headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" } });
     expect(res.status).toBe(200);
     const got = await parts(res);
     expect(got).toHaveLength(3);
@@ -116,14 +114,14 @@ describe("WADO-RS metadata, frames and bulk data", () => {
       expect(got[i]!.headers.get("content-type")).toBe("application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1");
       expect(Buffer.compare(Buffer.from(got[i]!.bytes), file.subarray(start, start + mf.frameSize!))).toBe(0);
     });
-    const missing = await fetch(url.replace("1,7,30", "31"));
+    const missing = await get(url.replace("1,7,30", "31"));
     expect(missing.status).toBe(404);
   });
 
   it("serves encapsulated frames in their stored media type", async () => {
     const jpeg = group("compressed").find((f) => f.transferSyntaxUid === "1.2.840.10008.1.2.4.50")!;
     expect((await (await stow(base, [jpeg.absPath])).json()) as object).toHaveProperty("00081199");
-    const res = await fetch(`${base}/dicomweb/studies/${jpeg.studyInstanceUid}/series/${jpeg.seriesInstanceUid}/instances/${jpeg.sopInstanceUid}/frames/1`, {
+    const res = await get(`${base}/dicomweb/studies/${jpeg.studyInstanceUid}/series/${jpeg.seriesInstanceUid}/instances/${jpeg.sopInstanceUid}/frames/1`, {
       headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" },
     });
     expect(res.status).toBe(200);

@@ -24,6 +24,23 @@ app.use(
   }),
 );
 
+// Never a hang: a read that has not answered (its headers; bodies stream
+// after) within this time is a 503 the client may retry. Writes are exempt,
+// since a STOW-RS takes as long as its upload and a DELETE as its objects.
+const READ_TIMEOUT_MS = 15_000;
+app.use("*", async (c, next) => {
+  if (c.req.method === "POST" || c.req.method === "PUT" || c.req.method === "DELETE") return next();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DicomWebError(503, `no answer from storage within ${READ_TIMEOUT_MS / 1000} s; try again`)), READ_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([next(), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+});
+
 app.get("/health", (c) => health(c.env, backendFor(c.env)));
 app.route("/dicomweb", dicomweb);
 app.get("/agents/:id/connect", (c) => connectAgent(c.req.raw, c.env, c.req.param("id")));
