@@ -7,6 +7,7 @@ import { dicomweb } from "./dicomweb/routes";
 import { DicomWebError, errorResponse } from "./dicomweb/errors";
 import type { Env } from "./env";
 import { health } from "./health/health";
+import { readTimeout } from "./http/read-timeout";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -24,22 +25,8 @@ app.use(
   }),
 );
 
-// Never a hang: a read that has not answered (its headers; bodies stream
-// after) within this time is a 503 the client may retry. Writes are exempt,
-// since a STOW-RS takes as long as its upload and a DELETE as its objects.
-const READ_TIMEOUT_MS = 15_000;
-app.use("*", async (c, next) => {
-  if (c.req.method === "POST" || c.req.method === "PUT" || c.req.method === "DELETE") return next();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DicomWebError(503, `no answer from storage within ${READ_TIMEOUT_MS / 1000} s; try again`)), READ_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([next(), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-});
+// Never a hang: a read the storage does not answer gets a 503 instead.
+app.use("*", readTimeout(15_000));
 
 app.get("/health", (c) => health(c.env, backendFor(c.env)));
 app.route("/dicomweb", dicomweb);
