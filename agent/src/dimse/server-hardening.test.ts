@@ -13,8 +13,9 @@ import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodePduBody, emptyUserInformation, encodePdu, type AssociateAc, type AssociateRq } from "../ul/pdu.ts";
 import { CommandField, decodeCommand, encodeCommand, type Command } from "./command.ts";
-import { startDimseServer, type DimseServer, type DimseServerOptions } from "./server.ts";
+import type { DimseServer, DimseServerOptions } from "./server.ts";
 import { dcmtk } from "../testing/dcmtk.ts";
+import { echoAssociateRq, startTestServer } from "../testing/server.ts";
 
 
 
@@ -22,19 +23,15 @@ const VERIFICATION = "1.2.840.10008.1.1";
 const CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2";
 const IMPLICIT_LE = "1.2.840.10008.1.2";
 
-const rq = (overrides: Partial<AssociateRq> = {}): AssociateRq => ({
-  type: "associate-rq",
-  protocolVersion: 1,
-  calledAeTitle: "EDGE",
-  callingAeTitle: "RAW",
-  applicationContext: "1.2.840.10008.3.1.1.1",
-  presentationContexts: [
-    { id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] },
-    { id: 3, abstractSyntax: CT_IMAGE_STORAGE, transferSyntaxes: [IMPLICIT_LE] },
-  ],
-  userInformation: { ...emptyUserInformation(), maxLength: 16384 },
-  ...overrides,
-});
+/** Verification and CT Image Storage, both Implicit VR Little Endian. */
+const rq = (overrides: Partial<AssociateRq> = {}): AssociateRq =>
+  echoAssociateRq({
+    presentationContexts: [
+      { id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] },
+      { id: 3, abstractSyntax: CT_IMAGE_STORAGE, transferSyntaxes: [IMPLICIT_LE] },
+    ],
+    ...overrides,
+  });
 
 const abortHex = (source: number, reason: number) => `0700000000040000${source.toString(16).padStart(2, "0")}${reason.toString(16).padStart(2, "0")}`;
 const rejectHex = (result: number, source: number, reason: number) =>
@@ -115,16 +112,7 @@ describe("SCP hardening", () => {
     logs.length = 0;
   });
   const start = async (overrides: Partial<DimseServerOptions> = {}) =>
-    (server = await startDimseServer({
-      host: "127.0.0.1",
-      port: 0,
-      aeTitle: "EDGE",
-      maxPduLength: 16384,
-      artimTimeoutMs: 2000,
-      handlers: { echo: async () => ({ status: 0 }), store: async () => ({ status: 0 }) },
-      log: (m) => logs.push(m),
-      ...overrides,
-    }));
+    (server = await startTestServer({ log: (m) => logs.push(m), ...overrides }));
   const peer = async () => {
     const p = await RawPeer.connect(server!.port);
     peers.push(p);

@@ -8,9 +8,10 @@ import tls from "node:tls";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, type TestPki } from "../tls/test-ca.testing.ts";
-import { encodePdu, emptyUserInformation, type AssociateRq } from "../ul/pdu.ts";
-import { startDimseServer, type AssociationContext, type DimseServer, type DimseServerOptions } from "./server.ts";
+import { encodePdu } from "../ul/pdu.ts";
+import type { AssociationContext, DimseServer, DimseServerOptions } from "./server.ts";
 import { dcmtk } from "../testing/dcmtk.ts";
+import { echoAssociateRq, startTestServer } from "../testing/server.ts";
 
 const SAMPLES = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
 
@@ -23,15 +24,7 @@ afterAll(async () => {
   await pki.remove();
 });
 
-const ECHO_RQ: AssociateRq = {
-  type: "associate-rq",
-  protocolVersion: 1,
-  calledAeTitle: "EDGE",
-  callingAeTitle: "RAW",
-  applicationContext: "1.2.840.10008.3.1.1.1",
-  presentationContexts: [{ id: 1, abstractSyntax: "1.2.840.10008.1.1", transferSyntaxes: ["1.2.840.10008.1.2"] }],
-  userInformation: { ...emptyUserInformation(), maxLength: 16384 },
-};
+const ECHO_RQ = echoAssociateRq();
 
 describe("DICOM-TLS listener", () => {
   let server: DimseServer | undefined;
@@ -44,12 +37,8 @@ describe("DICOM-TLS listener", () => {
     logs.length = 0;
   });
   const start = async (overrides: Partial<DimseServerOptions> = {}) =>
-    (server = await startDimseServer({
-      host: "127.0.0.1",
-      port: 0,
-      aeTitle: "EDGE",
+    (server = await startTestServer({
       maxPduLength: 65536,
-      artimTimeoutMs: 2000,
       tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requireClientCertificate: true, port: 0 },
       handlers: { echo: async (ctx) => (echoes.push(ctx), { status: 0 }), store: async () => ({ status: 0 }) },
       log: (m) => logs.push(m),

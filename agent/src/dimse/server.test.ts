@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { dcmtk } from "../testing/dcmtk.ts";
-import { startDimseServer, type DimseHandlers, type DimseServer, type StoreContext } from "./server.ts";
+import { startTestServer } from "../testing/server.ts";
+import type { DimseHandlers, DimseServer, StoreContext } from "./server.ts";
 
 const run = promisify(execFile);
 const SAMPLES = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
@@ -37,13 +38,7 @@ describe("DIMSE server with dcmtk peers", () => {
     server = undefined;
   });
   const start = async (handlers: Partial<DimseHandlers>) =>
-    (server = await startDimseServer({
-      host: "127.0.0.1",
-      port: 0,
-      aeTitle: "EDGE",
-      maxPduLength: 65536,
-      handlers: { echo: async () => ({ status: 0 }), store: async () => ({ status: 0 }), ...handlers },
-    }));
+    (server = await startTestServer({ maxPduLength: 65536, artimTimeoutMs: 30_000, handlers }));
 
   it("echoscu: the handler is called and Success returned", async () => {
     const calls: string[] = [];

@@ -4,7 +4,8 @@ import { startDimseServer, type DimseServer } from "../dimse/server.ts";
 import { CommandField, encodeCommand } from "../dimse/command.ts";
 import { Association, next, type StateName, type UlEvent } from "./association.ts";
 import { negotiate } from "./negotiation.ts";
-import { emptyUserInformation, encodePdu, type AssociateRq } from "./pdu.ts";
+import { encodePdu, type AssociateRq } from "./pdu.ts";
+import { echoAssociateRq, startTestServer } from "../testing/server.ts";
 
 describe("next (PS3.8 9.2 Table 9-10, acceptor states)", () => {
   const rq = { type: "associate-rq" } as AssociateRq;
@@ -65,15 +66,7 @@ async function until(pred: () => boolean, ms = 3000): Promise<void> {
   }
 }
 
-const ECHO_RQ: AssociateRq = {
-  type: "associate-rq",
-  protocolVersion: 1,
-  calledAeTitle: "EDGE",
-  callingAeTitle: "RAW",
-  applicationContext: "1.2.840.10008.3.1.1.1",
-  presentationContexts: [{ id: 1, abstractSyntax: "1.2.840.10008.1.1", transferSyntaxes: ["1.2.840.10008.1.2"] }],
-  userInformation: { ...emptyUserInformation(), maxLength: 16384 },
-};
+const ECHO_RQ = echoAssociateRq();
 
 describe("Association on a socket", () => {
   let server: DimseServer | undefined;
@@ -82,14 +75,7 @@ describe("Association on a socket", () => {
     server = undefined;
   });
   const start = async () =>
-    (server = await startDimseServer({
-      host: "127.0.0.1",
-      port: 0,
-      aeTitle: "EDGE",
-      maxPduLength: 16384,
-      artimTimeoutMs: 2000,
-      handlers: { echo: async () => ({ status: 0 }), store: async () => ({ status: 0 }) },
-    }));
+    (server = await startTestServer());
 
   /** Associates, then hands over the socket. */
   const associated = async (socket: net.Socket, received: () => Buffer) => {
