@@ -3,15 +3,13 @@ import { parseArgs } from "node:util";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { loadConfig } from "./config/config";
 import { findThroughEdge } from "./dimse/c-find";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "./dimse/identity";
 import { startDimseServer } from "./dimse/server";
 import { Spool } from "./spool/spool";
 import { fileMetaInformation } from "./store/file-meta";
 import { forwardToEdge, part10 } from "./store/forward";
 import { TunnelClient } from "./tunnel/client";
 
-/** PS3.7 D.3.3.2: this implementation's UID (under the project's UID root) and version name. */
-export const IMPLEMENTATION_CLASS_UID = "1.2.826.0.1.3680043.10.1544.1";
-export const IMPLEMENTATION_VERSION_NAME = "DICOMEDGE_01";
 
 const log = (message: string) => console.log(`${new Date().toISOString()} ${message}`);
 
@@ -42,8 +40,6 @@ const server = await startDimseServer({
         },
       }
     : {}),
-  implementationClassUid: IMPLEMENTATION_CLASS_UID,
-  implementationVersionName: IMPLEMENTATION_VERSION_NAME,
   handlers: {
     // C-ECHO answers for the whole chain: success only when the edge and its archive answer.
     async echo() {

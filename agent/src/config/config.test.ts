@@ -55,4 +55,43 @@ ack_mode = "spool"
     await expect(loadConfig(await file("[dimse]\nae_titel = \"X\"\n"), { DICOMEDGE_AGENT_KEY: "k" })).rejects.toThrow(/unknown key dimse.ae_titel/);
     await expect(loadConfig(await file("[misc]\nx = 1\n"), { DICOMEDGE_AGENT_KEY: "k" })).rejects.toThrow(/unknown section \[misc\]/);
   });
+
+  it("reads the AE table from [[ae_table]] or DICOMEDGE_AE_TABLE", async () => {
+    const path = await file(`
+[[ae_table]]
+title = "PACS"
+host = "10.0.0.5"
+port = 104
+
+[[ae_table]]
+title = "WORKSTATION"
+host = "ws.example.org"
+port = 2762
+tls = true
+ca = "/etc/dicom-edge/ca.pem"
+`);
+    const config = await loadConfig(path, { DICOMEDGE_AGENT_KEY: "k" });
+    expect(config.aeTable).toEqual([
+      { title: "PACS", host: "10.0.0.5", port: 104, tls: false },
+      { title: "WORKSTATION", host: "ws.example.org", port: 2762, tls: true, ca: "/etc/dicom-edge/ca.pem" },
+    ]);
+    const fromEnv = await loadConfig(path, { DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_AE_TABLE: '[{"title":"STORESCP","host":"127.0.0.1","port":11113}]' });
+    expect(fromEnv.aeTable).toEqual([{ title: "STORESCP", host: "127.0.0.1", port: 11113, tls: false }]);
+  });
+
+  it("refuses an AE table entry that cannot work", async () => {
+    const env = (table: unknown) => ({ DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_AE_TABLE: JSON.stringify(table) });
+    const cases: [unknown, RegExp][] = [
+      [{ title: "X" }, /must be a list/],
+      [[{ title: "A\\B", host: "h", port: 1 }], /not a valid AE title/],
+      [[{ title: "A", port: 1 }], /host is required/],
+      [[{ title: "A", host: "h", port: 0 }], /port must be/],
+      [[{ title: "A", host: "h", port: 1 }, { title: "A", host: "i", port: 2 }], /appears twice/],
+      [[{ title: "A", host: "h", port: 1, ca: "/ca.pem" }], /only meaningful with tls/],
+      [[{ title: "A", host: "h", port: 1, tls: true, cert: "/c.pem" }], /cert and key go together/],
+      [[{ title: "A", host: "h", port: 1, calling: "B" }], /unknown key calling/],
+    ];
+    for (const [table, error] of cases) await expect(loadConfig(undefined, env(table))).rejects.toThrow(error);
+    await expect(loadConfig(undefined, { DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_AE_TABLE: "[" })).rejects.toThrow(/JSON array/);
+  });
 });

@@ -1,6 +1,26 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "smol-toml";
 
+/**
+ * One peer the agent opens associations to: a C-MOVE destination, or the
+ * target of the edge's SEND. Keyed by its AE title, the Move Destination
+ * (0000,0600) a C-MOVE-RQ names (PS3.4 C.4.2.1.4.1).
+ */
+export interface AeTableEntry {
+  title: string;
+  host: string;
+  port: number;
+  /** Reach it over DICOM-TLS (PS3.15 B.9) rather than plain TCP. */
+  tls: boolean;
+  /** PEM file of the CA its certificate must chain to (TLS); the system store otherwise. */
+  ca?: string;
+  /** PEM files of our client certificate and key, for peers that require one (TLS). */
+  cert?: string;
+  key?: string;
+  /** Name its certificate must carry, when it is reached by IP address (TLS). */
+  servername?: string;
+}
+
 /** How a C-STORE is acknowledged (issue: Acknowledgement). */
 export type AckMode = "edge" | "spool";
 
@@ -22,6 +42,8 @@ export interface AgentConfig {
   tls: { port: number; cert: string; key: string; ca: string; requireClientCertificate: boolean };
   edge: { url: string; agentId: string; agentKey: string };
   spool: { dir: string; ackMode: AckMode };
+  /** `[[ae_table]]` in TOML, or DICOMEDGE_AE_TABLE as a JSON array of the same entries. */
+  aeTable: AeTableEntry[];
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -39,6 +61,7 @@ export const DEFAULTS: AgentConfig = {
   tls: { port: 2762, cert: "", key: "", ca: "", requireClientCertificate: false },
   edge: { url: "http://127.0.0.1:8787", agentId: "local", agentKey: "" },
   spool: { dir: "./spool", ackMode: "edge" },
+  aeTable: [],
 };
 
 /** Every key can be set from the environment, for tests and systemd units. */
@@ -74,7 +97,9 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
   const config = structuredClone(DEFAULTS) as unknown as Record<string, Record<string, unknown>>;
   if (path) {
     const file = parse(await readFile(path, "utf8")) as Record<string, Record<string, unknown>>;
-    for (const [section, values] of Object.entries(file)) {
+    const { ae_table: aeTable, ...sections } = file;
+    if (aeTable !== undefined) (config as Record<string, unknown>).aeTable = aeTableEntries(aeTable, `${path}: ae_table`);
+    for (const [section, values] of Object.entries(sections)) {
       if (!(section in config)) throw new Error(`${path}: unknown section [${section}]`);
       for (const [key, value] of Object.entries(values)) {
         const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -82,6 +107,15 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
         config[section]![camel] = value;
       }
     }
+  }
+  if (env.DICOMEDGE_AE_TABLE !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env.DICOMEDGE_AE_TABLE);
+    } catch {
+      throw new Error("DICOMEDGE_AE_TABLE must be a JSON array of AE table entries");
+    }
+    (config as Record<string, unknown>).aeTable = aeTableEntries(parsed, "DICOMEDGE_AE_TABLE");
   }
   for (const [name, section, key] of ENVIRONMENT) {
     const value = env[name];
@@ -98,10 +132,45 @@ function fromEnvironment(value: string, like: unknown): unknown {
   return value;
 }
 
+/** PS3.8 9.3.2: an AE title is 1 to 16 characters of the default repertoire, no backslash, not only spaces. */
+function isAeTitle(value: unknown): value is string {
+  return typeof value === "string" && /^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(value) && value.trim() !== "";
+}
+
+const AE_TABLE_KEYS = new Set(["title", "host", "port", "tls", "ca", "cert", "key", "servername"]);
+
+function aeTableEntries(value: unknown, where: string): AeTableEntry[] {
+  if (!Array.isArray(value)) throw new Error(`${where} must be a list of entries ([[ae_table]])`);
+  const titles = new Set<string>();
+  return value.map((raw, i) => {
+    const entry = raw as Record<string, unknown>;
+    const at = `${where}[${i}]`;
+    if (typeof entry !== "object" || entry === null) throw new Error(`${at} must be a table`);
+    for (const key of Object.keys(entry)) if (!AE_TABLE_KEYS.has(key)) throw new Error(`${at}: unknown key ${key}`);
+    if (!isAeTitle(entry.title)) throw new Error(`${at}: title "${String(entry.title)}" is not a valid AE title`);
+    const title = entry.title.trim();
+    if (titles.has(title)) throw new Error(`${at}: AE title ${title} appears twice`);
+    titles.add(title);
+    if (typeof entry.host !== "string" || entry.host === "") throw new Error(`${at}: host is required`);
+    if (!Number.isInteger(entry.port) || (entry.port as number) < 1 || (entry.port as number) > 65535) throw new Error(`${at}: port must be an integer from 1 to 65535`);
+    const tls = entry.tls ?? false;
+    if (typeof tls !== "boolean") throw new Error(`${at}: tls must be true or false`);
+    const files: Partial<AeTableEntry> = {};
+    for (const key of ["ca", "cert", "key", "servername"] as const) {
+      const v = entry[key];
+      if (v === undefined) continue;
+      if (typeof v !== "string" || v === "") throw new Error(`${at}: ${key} must be a non-empty string`);
+      if (!tls) throw new Error(`${at}: ${key} is only meaningful with tls = true`);
+      files[key] = v;
+    }
+    if (Boolean(files.cert) !== Boolean(files.key)) throw new Error(`${at}: cert and key go together`);
+    return { title, host: entry.host, port: entry.port as number, tls, ...files };
+  });
+}
+
 function validate(config: AgentConfig): AgentConfig {
   const { dimse, edge, spool, tls } = config;
-  // PS3.8 9.3.2: an AE title is 1 to 16 characters of the default repertoire, no backslash.
-  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(dimse.aeTitle) || dimse.aeTitle.trim() === "") throw new Error(`dimse.ae_title "${dimse.aeTitle}" is not a valid AE title`);
+  if (!isAeTitle(dimse.aeTitle)) throw new Error(`dimse.ae_title "${dimse.aeTitle}" is not a valid AE title`);
   for (const [key, value, min, max] of [
     ["dimse.port", dimse.port, 0, 65535],
     ["dimse.max_pdu_length", dimse.maxPduLength, 4096, 16 * 1024 * 1024],

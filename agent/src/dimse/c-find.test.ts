@@ -22,13 +22,12 @@ import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
 import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { afterEach, describe, expect, it } from "vitest";
 import { Association } from "../ul/association.ts";
+import { Cancels, cancelsOf } from "./cancels.ts";
 import { negotiate, type NegotiationPolicy } from "../ul/negotiation.ts";
 import {
-  FindCancels,
   FindStatus,
   PATIENT_ROOT_FIND,
   STUDY_ROOT_FIND,
-  findCancels,
   findThroughEdge,
   isFindSopClass,
   performCFind,
@@ -169,7 +168,7 @@ describe("performCFind", () => {
 
   it("sends one pending response per match, identifiers in the context's syntax, then the final status", async () => {
     const sent: { command: Command; identifier: DicomJson }[] = [];
-    const final = await performCFind(rq(writeDataset(IDENTIFIER, EXPLICIT_VR_BIG_ENDIAN)), { callingAeTitle: "MODALITY" }, fixed(MATCHES), new FindCancels(), async (command, bytes) => {
+    const final = await performCFind(rq(writeDataset(IDENTIFIER, EXPLICIT_VR_BIG_ENDIAN)), { callingAeTitle: "MODALITY" }, fixed(MATCHES), new Cancels(), async (command, bytes) => {
       sent.push({ command, identifier: readDataset(bytes, EXPLICIT_VR_BIG_ENDIAN) });
     });
     expect(sent.map((s) => s.identifier)).toEqual(MATCHES);
@@ -180,7 +179,7 @@ describe("performCFind", () => {
   });
 
   it("gives the search's failure as the final status", async () => {
-    const final = await performCFind(rq(writeDataset(IDENTIFIER, EXPLICIT_VR_BIG_ENDIAN)), { callingAeTitle: "MODALITY" }, fixed([], { status: 0xa900, errorComment: "no" }), new FindCancels(), async () => {});
+    const final = await performCFind(rq(writeDataset(IDENTIFIER, EXPLICIT_VR_BIG_ENDIAN)), { callingAeTitle: "MODALITY" }, fixed([], { status: 0xa900, errorComment: "no" }), new Cancels(), async () => {});
     expect(final).toMatchObject({ status: 0xa900, errorComment: "no" });
   });
 
@@ -189,13 +188,13 @@ describe("performCFind", () => {
       throw new Error("not called");
     };
     const send = async () => {};
-    expect(await performCFind(rq(new Uint8Array(0), { affectedSopClassUid: PATIENT_ROOT_FIND }), { callingAeTitle: "M" }, never, new FindCancels(), send)).toMatchObject({ status: 0x0122 });
-    expect(await performCFind(rq(undefined), { callingAeTitle: "M" }, never, new FindCancels(), send)).toMatchObject({ status: FindStatus.UnableToProcess });
-    expect(await performCFind(rq(Uint8Array.of(0, 8, 0, 0x52, 0x43)), { callingAeTitle: "M" }, never, new FindCancels(), send)).toMatchObject({ status: FindStatus.UnableToProcess });
+    expect(await performCFind(rq(new Uint8Array(0), { affectedSopClassUid: PATIENT_ROOT_FIND }), { callingAeTitle: "M" }, never, new Cancels(), send)).toMatchObject({ status: 0x0122 });
+    expect(await performCFind(rq(undefined), { callingAeTitle: "M" }, never, new Cancels(), send)).toMatchObject({ status: FindStatus.UnableToProcess });
+    expect(await performCFind(rq(Uint8Array.of(0, 8, 0, 0x52, 0x43)), { callingAeTitle: "M" }, never, new Cancels(), send)).toMatchObject({ status: FindStatus.UnableToProcess });
   });
 
   it("stops at C-CANCEL: no more pending responses, FE00, and the search is closed", async () => {
-    const cancels = findCancels({});
+    const cancels = cancelsOf({});
     let closed = false;
     const endless: FindService = async function* (_request, signal) {
       try {
@@ -243,9 +242,9 @@ async function startFindScp(search: FindService): Promise<{ port: number; close(
       onMessage: async (message, a) => {
         switch (message.command.commandField) {
           case CommandField.CFindRq:
-            return performCFind(message, a, search, findCancels(a), (rsp, identifier) => a.sendMessage(message.context.id, rsp, identifier));
+            return performCFind(message, a, search, cancelsOf(a), (rsp, identifier) => a.sendMessage(message.context.id, rsp, identifier));
           case CommandField.CCancelRq:
-            findCancels(a).cancel(message.command.messageIdBeingRespondedTo);
+            cancelsOf(a).cancel(message.command.messageIdBeingRespondedTo);
             return undefined;
           default:
             return { commandField: message.command.commandField | 0x8000, messageIdBeingRespondedTo: message.command.messageId ?? 0, status: 0x0211 };

@@ -11,13 +11,16 @@
  * - `findThroughEdge` is the search itself: the `find` tunnel stream (see
  *   edge/src/agents/find.ts), yielding matches as the edge streams them.
  */
-import { readDataset, writeDataset } from "@dicom-edge/shared/dicom/dataset-codec";
+import { writeDataset } from "@dicom-edge/shared/dicom/dataset-codec";
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { TunnelError } from "@dicom-edge/shared/tunnel/errors";
+import { jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import type { EdgeLink } from "../store/forward.ts";
+import type { Cancels } from "./cancels.ts";
 import { CommandField, type Command } from "./command.ts";
+import { decodeIdentifier } from "./identifier.ts";
 
 /** PS3.4 C.6.1 / Annex B table B.5-1: Patient Root Query/Retrieve Information Model - FIND. */
 export const PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1";
@@ -100,21 +103,12 @@ export async function* findThroughEdge(link: EdgeLink, request: FindRequest, sig
   try {
     await stream.write(encoder.encode(JSON.stringify(request.identifier)));
     await stream.end();
-    const decoder = new TextDecoder();
-    let rest = "";
-    for await (const chunk of stream.readable) {
-      // DATA boundaries are not the edge's writes: matches are split at newlines.
-      rest += decoder.decode(chunk, { stream: true });
-      for (let newline = rest.indexOf("\n"); newline >= 0; newline = rest.indexOf("\n")) {
-        const line = rest.slice(0, newline);
-        rest = rest.slice(newline + 1);
-        if (line.trim() !== "") yield parseMatch(line);
-      }
-    }
+    // DATA boundaries are not the edge's writes: matches are split at newlines.
+    for await (const line of jsonLines(stream.readable)) yield asMatch(line);
     return outcomeOf(await stream.result());
   } catch (error) {
     if (signal.aborted) return CANCELLED;
-    if (error instanceof UnreadableMatch) {
+    if (error instanceof UnreadableMatch || error instanceof SyntaxError) {
       stream.reset("agent-failed", error.message);
       return { status: FindStatus.UnableToProcess, errorComment: "the edge sent an unreadable match" };
     }
@@ -134,13 +128,7 @@ export async function* findThroughEdge(link: EdgeLink, request: FindRequest, sig
 
 class UnreadableMatch extends Error {}
 
-function parseMatch(line: string): DicomJson {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch (cause) {
-    throw new UnreadableMatch(`match is not JSON: ${cause instanceof Error ? cause.message : String(cause)}`);
-  }
+function asMatch(parsed: unknown): DicomJson {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UnreadableMatch("match is not a DICOM JSON object");
   return parsed as DicomJson;
 }
@@ -153,49 +141,6 @@ function outcomeOf(result: unknown): FindOutcome {
 
 // ------------------------------------------------------------ DIMSE side
 
-/**
- * The C-FIND operations in progress on one association, by Message ID, so
- * a C-CANCEL-RQ (PS3.7 9.3.2.3: its Message ID Being Responded To names the
- * C-FIND-RQ) can stop its own.
- */
-export class FindCancels {
-  private readonly running = new Map<number, AbortController>();
-
-  /** A signal that aborts when `cancel(messageId)` is called. */
-  register(messageId: number): AbortSignal {
-    const controller = new AbortController();
-    this.running.set(messageId, controller);
-    return controller.signal;
-  }
-
-  release(messageId: number, signal: AbortSignal): void {
-    if (this.running.get(messageId)?.signal === signal) this.running.delete(messageId);
-  }
-
-  /** PS3.7 9.3.2.3: a C-CANCEL for an operation that already finished is ignored. */
-  cancel(messageId: number | undefined): void {
-    if (messageId === undefined) return;
-    this.running.get(messageId)?.abort();
-  }
-
-  /** Stops everything (the association ended). */
-  cancelAll(): void {
-    for (const controller of this.running.values()) controller.abort();
-  }
-}
-
-const cancelsByAssociation = new WeakMap<object, FindCancels>();
-
-/** The FindCancels of an association (any object identifying it). */
-export function findCancels(association: object): FindCancels {
-  let cancels = cancelsByAssociation.get(association);
-  if (!cancels) {
-    cancels = new FindCancels();
-    cancelsByAssociation.set(association, cancels);
-  }
-  return cancels;
-}
-
 /** One C-FIND-RQ as the association delivers it. */
 export interface CFindMessage {
   command: Command;
@@ -204,9 +149,6 @@ export interface CFindMessage {
   /** The identifier bytes (PS3.7 9.3.2.1: the C-FIND-RQ always carries one). */
   dataset?: AsyncIterable<Uint8Array>;
 }
-
-/** A request identifier is a few hundred bytes; larger ones are refused rather than buffered. */
-export const MAX_IDENTIFIER_BYTES = 1024 * 1024;
 
 /**
  * Performs one C-FIND-RQ: decodes the identifier in the context's transfer
@@ -223,7 +165,7 @@ export async function performCFind(
   message: CFindMessage,
   peer: { callingAeTitle: string },
   search: FindService,
-  cancels: FindCancels,
+  cancels: Cancels,
   sendPending: (response: Command, identifier: Uint8Array) => Promise<void>,
 ): Promise<Command> {
   const { command, context } = message;
@@ -239,20 +181,14 @@ export async function performCFind(
   const model = findModel(context.abstractSyntax);
   // PS3.7 9.1.2.1.2: the Affected SOP Class must be the context's abstract syntax.
   if (!model || command.affectedSopClassUid !== context.abstractSyntax) return respond({ status: Status.SOPClassNotSupported });
-  if (!message.dataset) return respond({ status: FindStatus.UnableToProcess, errorComment: "C-FIND-RQ without an identifier" });
 
   // Registered before the identifier is read: a C-CANCEL may follow it at once.
   const signal = cancels.register(messageId);
   let matches: AsyncGenerator<DicomJson, FindOutcome, undefined> | undefined;
   try {
-    const bytes = await readAll(message.dataset, MAX_IDENTIFIER_BYTES);
-    if (!bytes) return respond({ status: FindStatus.UnableToProcess, errorComment: "identifier too large" });
-    let identifier: DicomJson;
-    try {
-      identifier = readDataset(bytes, context.transferSyntax);
-    } catch {
-      return respond({ status: FindStatus.UnableToProcess, errorComment: "identifier cannot be decoded" });
-    }
+    const decoded = await decodeIdentifier(message.dataset, context.transferSyntax);
+    if ("error" in decoded) return respond({ status: FindStatus.UnableToProcess, errorComment: decoded.error });
+    const identifier = decoded.identifier;
     const level = identifier["00080052"]?.Value?.[0];
     matches = search({ model, ...(typeof level === "string" ? { level: level.trim() } : {}), identifier, callingAeTitle: peer.callingAeTitle }, signal);
     for (;;) {
@@ -274,21 +210,4 @@ export async function performCFind(
     // an unencodable match, or an association that went away mid-send.
     await matches?.return(CANCELLED);
   }
-}
-
-async function readAll(chunks: AsyncIterable<Uint8Array>, max: number): Promise<Uint8Array | undefined> {
-  const parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of chunks) {
-    length += chunk.byteLength;
-    if (length > max) return undefined;
-    parts.push(chunk);
-  }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }

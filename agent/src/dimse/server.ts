@@ -12,10 +12,12 @@ import { Status } from "@dicom-edge/shared/dicom/status";
 import { transferSyntax } from "@dicom-edge/shared/dicom/transfer-syntax";
 import { Association, type IncomingMessage } from "../ul/association.ts";
 import { Reject, negotiate, type NegotiationPolicy } from "../ul/negotiation.ts";
-import { findCancels, isFindSopClass, performCFind, type FindService } from "./c-find.ts";
+import { cancelsOf } from "./cancels.ts";
+import { isFindSopClass, performCFind, type FindService } from "./c-find.ts";
 import { CommandField, type Command } from "./command.ts";
 import { VERIFICATION_SOP_CLASS, isStorageSopClass } from "./storage-sop-classes.ts";
 import { bcp195ContextOptions, type Pem } from "../tls/profile.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "./identity.ts";
 
 export interface AssociationContext {
   callingAeTitle: string;
@@ -141,9 +143,6 @@ export interface DimseServer {
 /** A PS3.8 9.1.5 ARTIM default, as dcmtk's ACSE timeout. */
 const DEFAULT_ARTIM_TIMEOUT_MS = 30_000;
 
-/** Our implementation identity (PS3.7 D.3.3.2), a UUID-derived root (PS3.5 B.2). */
-const IMPLEMENTATION_CLASS_UID = "2.25.181339042962731393611349924461425532961";
-const IMPLEMENTATION_VERSION_NAME = "DICOM_EDGE_1";
 
 /** PS3.7 C.4.2 / Annex C: Refused: SOP Class not supported. */
 const SOP_CLASS_NOT_SUPPORTED = Status.SOPClassNotSupported;
@@ -231,11 +230,11 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
       case CommandField.CFindRq: {
         const find = options.handlers.find;
         if (!find || !isFindSopClass(context.abstractSyntax)) return respond(CommandField.CFindRsp, { status: SOP_CLASS_NOT_SUPPORTED });
-        return performCFind(message, base, find, findCancels(association), (response, identifier) => association.sendMessage(context.id, response, identifier));
+        return performCFind(message, base, find, cancelsOf(association), (response, identifier) => association.sendMessage(context.id, response, identifier));
       }
       case CommandField.CCancelRq:
         // PS3.7 9.3.2.3: C-CANCEL has no response; it stops the C-FIND it names.
-        findCancels(association).cancel(command.messageIdBeingRespondedTo);
+        cancelsOf(association).cancel(command.messageIdBeingRespondedTo);
         return undefined;
       default:
         // C-FIND/C-GET/C-MOVE/N-* on a storage context: PS3.7 C.5.1.
@@ -265,7 +264,7 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
     associations.add(association);
     void association.closed.then(() => {
       associations.delete(association);
-      findCancels(association).cancelAll();
+      cancelsOf(association).cancelAll();
     });
   };
 

@@ -1,188 +1,20 @@
 /**
- * One association on one socket, acceptor side.
- *
- * `next(state, event)` is PS3.8 9.2's state machine (Table 9-10) reduced to
- * the states an acceptor can be in; it is pure and returns the actions to
- * take. `Association` owns the socket and the timers, applies those
- * actions, reassembles DIMSE messages from PDV fragments, streams data sets
- * to the DIMSE layer with backpressure, and fragments what it sends to the
- * peer's maximum PDU length.
- *
- * The requester-only states (Sta4, Sta5, Sta7, Sta9-Sta12) cannot occur: an
- * acceptor never opens a transport, never sends A-ASSOCIATE-RQ and never
- * issues A-RELEASE-RQ (PS3.7 D.3.3: only the requester releases).
+ * One association on one socket, either role. The protocol's states and
+ * events are the pure `next` of state-machine.ts (PS3.8 9.2); this driver
+ * owns the socket and the timers, applies the actions, reassembles DIMSE
+ * messages from PDV fragments, streams received data sets to the DIMSE
+ * layer with backpressure, fragments what it sends to the peer's maximum
+ * PDU length, and pairs the responses it receives with the requests it
+ * sent (C-STORE sub-operations of a C-GET on an accepted association, or
+ * the stores of a C-MOVE on one we requested).
  */
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import { CommandField, decodeCommand, encodeCommand, hasDataSet, type Command, CommandError } from "../dimse/command.ts";
-import { type AcceptedContext, type NegotiationResult, type Rejection } from "./negotiation.ts";
-import {
-  encodePDataHeader,
-  encodePdu,
-  type Abort,
-  type AssociateAc,
-  type AssociateRq,
-  type Pdu,
-  type PDataTf,
-} from "./pdu.ts";
+import { Reject, acceptedContexts, type AcceptedContext, type NegotiationResult } from "./negotiation.ts";
+import { encodePDataHeader, encodePdu, type AssociateAc, type AssociateRj, type AssociateRq } from "./pdu.ts";
 import { AbortReason, PduReader, type PduReaderEvent } from "./pdu-reader.ts";
-
-// ------------------------------------------------------------ state machine
-
-/** PS3.8 9.2 Table 9-10 states an acceptor passes through. */
-export type StateName =
-  | "Sta1" // Idle
-  | "Sta2" // Transport connection open, awaiting A-ASSOCIATE-RQ PDU
-  | "Sta3" // Awaiting local A-ASSOCIATE response primitive
-  | "Sta6" // Association established, ready for data transfer
-  | "Sta8" // Awaiting local A-RELEASE response primitive
-  | "Sta13"; // Awaiting transport connection close
-
-type ReceivedPdu = Exclude<Pdu, PDataTf> | { type: "p-data-tf" };
-
-/** PS3.8 Table 9-10 events, named by what happened. */
-export type UlEvent =
-  | { type: "transport-connected" } // Evt5
-  | { type: "received"; pdu: ReceivedPdu } // Evt3, 4, 6, 10, 12, 13, 16 (unknown type: Evt19)
-  | { type: "invalid-pdu"; abortReason: number } // Evt19
-  | { type: "accept"; ac: AssociateAc } // Evt7
-  | { type: "reject"; rejection: Rejection } // Evt8
-  | { type: "release-response" } // Evt14
-  | { type: "local-abort" } // Evt15
-  | { type: "transport-closed" } // Evt17
-  | { type: "artim-expired" }; // Evt18
-
-export type UlAction =
-  | { type: "send"; pdu: Pdu }
-  | { type: "start-artim" }
-  | { type: "stop-artim" }
-  /** Drop the transport now (AA-2, AA-3). */
-  | { type: "close-transport" }
-  /**
-   * Flush what was sent and send FIN. After an A-ABORT we also wait for the
-   * peer to close, under ARTIM (AA-1, AA-8); ending our side early only
-   * speeds up peers that wait for us.
-   */
-  | { type: "end-transport" }
-  | { type: "associate-indication"; rq: AssociateRq }
-  /** Pass this P-DATA-TF's PDVs up (DT-2). */
-  | { type: "deliver-pdata" }
-  | { type: "release-indication" }
-  | { type: "abort-indication"; source: number; reason: number }
-  | { type: "closed" };
-
-export interface Transition {
-  state: StateName;
-  actions: UlAction[];
-}
-
-function abortPdu(source: number, reason: number): Abort {
-  return { type: "abort", source, reason };
-}
-
-/** AA-1 / AA-8: send A-ABORT (service-provider), start ARTIM, await close. */
-function providerAbort(state: StateName, reason: number): Transition {
-  const actions: UlAction[] = [{ type: "send", pdu: abortPdu(2, reason) }];
-  if (state !== "Sta2") actions.push({ type: "abort-indication", source: 2, reason });
-  actions.push({ type: "start-artim" }, { type: "end-transport" });
-  return { state: "Sta13", actions };
-}
-
-export function next(state: StateName, event: UlEvent): Transition {
-  const stay: Transition = { state, actions: [] };
-  switch (event.type) {
-    case "transport-connected":
-      // AE-5: accept the transport, start ARTIM (PS3.8 9.1.5).
-      return state === "Sta1" ? { state: "Sta2", actions: [{ type: "start-artim" }] } : stay;
-
-    case "received": {
-      const pdu = event.pdu;
-      if (state === "Sta1") return stay;
-      if (pdu.type === "abort") {
-        // AA-2 in Sta2/Sta13 (no association to report), AA-3 elsewhere:
-        // close at once, the peer has given up on the association.
-        if (state === "Sta2" || state === "Sta13") {
-          return { state: "Sta1", actions: [{ type: "stop-artim" }, { type: "close-transport" }, { type: "closed" }] };
-        }
-        return {
-          state: "Sta1",
-          actions: [{ type: "abort-indication", source: pdu.source, reason: pdu.reason }, { type: "close-transport" }, { type: "closed" }],
-        };
-      }
-      if (state === "Sta13") {
-        // AA-7 for an A-ASSOCIATE-RQ, AA-6 (ignore) for everything else.
-        return pdu.type === "associate-rq" ? { state, actions: [{ type: "send", pdu: abortPdu(2, AbortReason.UnexpectedPdu) }] } : stay;
-      }
-      if (pdu.type === "unknown") return providerAbort(state, AbortReason.UnrecognizedPdu);
-      if (state === "Sta2") {
-        // AE-6: stop ARTIM, issue the A-ASSOCIATE indication.
-        if (pdu.type === "associate-rq") {
-          return { state: "Sta3", actions: [{ type: "stop-artim" }, { type: "associate-indication", rq: pdu }] };
-        }
-        return providerAbort(state, AbortReason.UnexpectedPdu); // AA-1
-      }
-      if (state === "Sta6") {
-        if (pdu.type === "p-data-tf") return { state, actions: [{ type: "deliver-pdata" }] }; // DT-2
-        if (pdu.type === "release-rq") return { state: "Sta8", actions: [{ type: "release-indication" }] }; // AR-2
-      }
-      // Sta3 (anything), Sta6 (RQ/AC/RJ/RP), Sta8 (anything, P-DATA included): AA-8.
-      return providerAbort(state, AbortReason.UnexpectedPdu);
-    }
-
-    case "invalid-pdu":
-      if (state === "Sta1") return stay;
-      if (state === "Sta13") return { state, actions: [{ type: "send", pdu: abortPdu(2, event.abortReason) }] }; // AA-7
-      return providerAbort(state, event.abortReason); // AA-1 / AA-8
-
-    case "accept":
-      // AE-7: send A-ASSOCIATE-AC.
-      return state === "Sta3" ? { state: "Sta6", actions: [{ type: "send", pdu: event.ac }] } : stay;
-
-    case "reject": {
-      // AE-8: send A-ASSOCIATE-RJ, start ARTIM.
-      if (state !== "Sta3") return stay;
-      const { result, source, reason } = event.rejection;
-      return {
-        state: "Sta13",
-        actions: [{ type: "send", pdu: { type: "associate-rj", result, source, reason } }, { type: "start-artim" }],
-      };
-    }
-
-    case "release-response":
-      // AR-4: send A-RELEASE-RP, start ARTIM.
-      return state === "Sta8" ? { state: "Sta13", actions: [{ type: "send", pdu: { type: "release-rp" } }, { type: "start-artim" }] } : stay;
-
-    case "local-abort":
-      // AA-1 with service-user source: our application gave up (idle timeout, shutdown).
-      if (state === "Sta1" || state === "Sta13") return stay;
-      return {
-        state: "Sta13",
-        actions: [
-          { type: "send", pdu: abortPdu(0, 0) },
-          { type: "abort-indication", source: 0, reason: 0 },
-          { type: "start-artim" },
-          { type: "end-transport" },
-        ],
-      };
-
-    case "transport-closed":
-      if (state === "Sta1") return stay;
-      // AR-5 in Sta13; AA-5 in Sta2; AA-4 (A-P-ABORT indication) elsewhere.
-      if (state === "Sta13" || state === "Sta2") return { state: "Sta1", actions: [{ type: "stop-artim" }, { type: "closed" }] };
-      return { state: "Sta1", actions: [{ type: "abort-indication", source: 2, reason: 0 }, { type: "closed" }] };
-
-    case "artim-expired":
-      // AA-2: close the transport.
-      return state === "Sta2" || state === "Sta13"
-        ? { state: "Sta1", actions: [{ type: "close-transport" }, { type: "closed" }] }
-        : stay;
-
-    default: {
-      const never: never = event;
-      throw new TypeError(`unknown event ${(never as UlEvent).type}`);
-    }
-  }
-}
+import { next, type StateName, type UlAction, type UlEvent } from "./state-machine.ts";
 
 // ------------------------------------------------------------ driver
 
@@ -198,18 +30,37 @@ export interface IncomingMessage {
   dataset?: Readable;
 }
 
+/** A response to a request we sent (see `Association.request`). */
+export interface ResponseMessage {
+  command: Command;
+  /** The response's data set (a C-GET/C-MOVE failed-instance list, a C-FIND match), when it has one. */
+  dataset?: Uint8Array;
+}
+
+/** The peer refused our A-ASSOCIATE-RQ (PS3.8 9.3.4). */
+export class AssociationRejectedError extends Error {
+  readonly code = "ERR_ASSOCIATION_REJECTED";
+  constructor(readonly rejection: Pick<AssociateRj, "result" | "source" | "reason">) {
+    super(`association rejected: result ${rejection.result}, source ${rejection.source}, reason ${rejection.reason}`);
+    this.name = "AssociationRejectedError";
+  }
+}
+
 export interface AssociationOptions {
-  /** Our Maximum Length for P-DATA-TF (PS3.8 D.1); advertised by `negotiate`. */
+  /** Our Maximum Length for P-DATA-TF (PS3.8 D.1), advertised in our RQ or AC. */
   maxPduLength: number;
-  /** Decides the A-ASSOCIATE-RQ (see negotiation.ts). */
-  negotiate(rq: AssociateRq): NegotiationResult;
+  /** Acceptor: decides the peer's A-ASSOCIATE-RQ (see negotiation.ts). */
+  negotiate?(rq: AssociateRq): NegotiationResult;
+  /** Requestor: the A-ASSOCIATE-RQ to send on the (already connected) socket. */
+  request?: AssociateRq;
   /**
-   * Performs one DIMSE operation. The returned command is sent as the
-   * response once the request's data set has been fully received (and
-   * discarded where the handler did not read it); undefined sends nothing
-   * (C-CANCEL). A rejection aborts the association.
+   * Performs one DIMSE operation the peer asked for. The returned command
+   * is sent as the response once the request's data set has been fully
+   * received (and discarded where the handler did not read it); undefined
+   * sends nothing (C-CANCEL). A rejection aborts the association. Without
+   * it, a request from the peer aborts the association.
    */
-  onMessage(message: IncomingMessage, association: Association): Promise<Command | undefined>;
+  onMessage?(message: IncomingMessage, association: Association): Promise<Command | undefined>;
   /** PS3.8 9.1.5 ARTIM, ms. Default 30 s (dcmtk's ACSE timeout). */
   artimTimeoutMs?: number;
   /** Abort an established association after this long without traffic or work, ms. Default 5 min. */
@@ -222,6 +73,16 @@ export interface AssociationOptions {
   onProtocolEvent?(event: { kind: "pdu-error" | "protocol-error" | "peer-abort" | "handler-error"; message: string }): void;
 }
 
+/** Command Field bit 15 marks a response (PS3.7 E.1); C-CANCEL-RQ (0FFF) has it clear. */
+function isResponse(command: Command): boolean {
+  return (command.commandField & 0x8000) !== 0;
+}
+
+/** PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4: FF00/FF01 say more responses follow. */
+function isPending(status: number | undefined): boolean {
+  return status === 0xff00 || status === 0xff01;
+}
+
 /** When the peer advertises "no limit" (0), we still send bounded PDUs. */
 const UNLIMITED_PEER_FRAGMENT = 64 * 1024;
 
@@ -229,6 +90,26 @@ interface CommandAssembly {
   contextId: number;
   parts: Uint8Array[];
   length: number;
+}
+
+/** A response's data set, kept whole (PS3.7: an identifier of a few hundred bytes), bounded by `MAX_RESPONSE_DATASET`. */
+interface ResponseAssembly {
+  contextId: number;
+  command: Command;
+  parts: Uint8Array[];
+  length: number;
+}
+
+/** Larger response data sets abort the association rather than grow memory. */
+const MAX_RESPONSE_DATASET = 1024 * 1024;
+
+interface Waiter {
+  /** Pending responses (FF00/FF01) of a C-FIND/C-GET/C-MOVE, before the final one. */
+  onPending?(response: ResponseMessage): void;
+  resolve(response: ResponseMessage): void;
+  reject(error: Error): void;
+  /** Settles with the answer either way; never rejects. */
+  done: Promise<void>;
 }
 
 interface DatasetReception {
@@ -270,8 +151,23 @@ export class Association {
   private resolveClosed!: () => void;
   /** Resolves when the transport is closed and the state is Sta1 again. */
   readonly closed: Promise<void> = new Promise((resolve) => (this.resolveClosed = resolve));
+  /** Requestor: settles with the peer's answer to our A-ASSOCIATE-RQ. */
+  private establishment: { resolve(): void; reject(error: Error): void } | undefined;
+  /** Requests we sent, by Message ID, awaiting their response. */
+  private readonly awaiting = new Map<number, Waiter>();
+  /** A response whose data set is still arriving. */
+  private response: ResponseAssembly | undefined;
+  private lastMessageId = 0;
   associateRq: AssociateRq | undefined;
+  /** Requestor: the peer's A-ASSOCIATE-AC. */
+  associateAc: AssociateAc | undefined;
 
+  /**
+   * `socket` must be connected (for DICOM-TLS: handshake done). As
+   * acceptor (`negotiate`), the association waits for the peer's RQ; as
+   * requestor (`request`), it sends the RQ at once and `established`
+   * settles with the answer.
+   */
   constructor(
     private readonly socket: Socket,
     private readonly options: AssociationOptions,
@@ -283,7 +179,26 @@ export class Association {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) => this.options.onProtocolEvent?.({ kind: "protocol-error", message: `socket: ${err.message}` }));
     socket.on("close", () => this.dispatch({ type: "transport-closed" }));
-    this.dispatch({ type: "transport-connected" });
+    if (options.request) {
+      const rq = options.request;
+      this.associateRq = rq;
+      this.established = new Promise<void>((resolve, reject) => (this.establishment = { resolve, reject }));
+      // Callers that never await it must not see an unhandled rejection.
+      this.established.catch(() => undefined);
+      this.dispatch({ type: "associate-request", rq });
+      this.dispatch({ type: "transport-confirmed", rq });
+    } else {
+      this.established = Promise.resolve();
+      this.dispatch({ type: "transport-connected" });
+    }
+  }
+
+  /** Requestor: resolves on A-ASSOCIATE-AC, rejects on A-ASSOCIATE-RJ (`AssociationRejectedError`), abort or close. */
+  readonly established: Promise<void>;
+
+  /** The accepted presentation contexts, by id. */
+  get presentationContexts(): ReadonlyMap<number, AcceptedContext> {
+    return this.contexts;
   }
 
   get state(): StateName {
@@ -303,6 +218,55 @@ export class Association {
     this.dispatch({ type: "local-abort" });
     if (this.stateName === "Sta13") this.socket.destroySoon();
     return this.closed;
+  }
+
+  /**
+   * Requestor: releases the association (PS3.8 AR-1) once every request we
+   * sent has its response (PS3.7 D.3.3: release waits for outstanding
+   * operations), and resolves when the transport is closed.
+   */
+  async release(): Promise<void> {
+    while (this.awaiting.size > 0 && this.stateName === "Sta6") {
+      await Promise.race([this.closed, ...[...this.awaiting.values()].map((w) => w.done)]);
+    }
+    await this.sendChain;
+    this.dispatch({ type: "release-request" });
+    return this.closed;
+  }
+
+  /** A Message ID for a request of ours (PS3.7 E.1: unique among our outstanding requests). */
+  nextMessageId(): number {
+    do this.lastMessageId = (this.lastMessageId % 0xffff) + 1;
+    while (this.awaiting.has(this.lastMessageId));
+    return this.lastMessageId;
+  }
+
+  /**
+   * Sends a request (its Message ID set by the caller, see `nextMessageId`)
+   * with its data set, and resolves with the peer's response to it. Rejects
+   * when the association ends first.
+   */
+  async request(
+    contextId: number,
+    command: Command,
+    dataset?: Uint8Array | AsyncIterable<Uint8Array>,
+    onPending?: (response: ResponseMessage) => void,
+  ): Promise<ResponseMessage> {
+    const messageId = command.messageId;
+    if (messageId === undefined) throw new TypeError("a request needs its Message ID");
+    if (this.awaiting.has(messageId)) throw new TypeError(`Message ID ${messageId} is already outstanding`);
+    let resolve!: (response: ResponseMessage) => void;
+    let reject!: (error: Error) => void;
+    const answer = new Promise<ResponseMessage>((res, rej) => ((resolve = res), (reject = rej)));
+    // `done` also keeps a rejection from going unhandled when the send fails first.
+    this.awaiting.set(messageId, { resolve, reject, done: answer.then(() => undefined, () => undefined), ...(onPending ? { onPending } : {}) });
+    try {
+      await this.sendMessage(contextId, command, dataset);
+    } catch (error) {
+      this.awaiting.delete(messageId);
+      throw error;
+    }
+    return answer;
   }
 
   private dispatch(event: UlEvent): void {
@@ -337,6 +301,18 @@ export class Association {
       case "associate-indication":
         this.onAssociateRq(action.rq);
         return;
+      case "associate-confirmation":
+        this.associateAc = action.ac;
+        this.contexts = acceptedContexts(this.associateRq!, action.ac);
+        this.peerMaxPduLength = action.ac.userInformation.maxLength ?? 0;
+        this.establishment?.resolve();
+        this.touch();
+        return;
+      case "associate-rejected":
+        this.establishment?.reject(new AssociationRejectedError(action.rj));
+        return;
+      case "release-confirmation":
+        return;
       case "deliver-pdata":
         this.deliverPData = true;
         return;
@@ -345,7 +321,7 @@ export class Association {
         this.maybeRelease();
         return;
       case "abort-indication":
-        this.failDataset(new Error(`association aborted (source ${action.source}, reason ${action.reason})`));
+        this.failAll(new Error(`association aborted (source ${action.source}, reason ${action.reason})`));
         return;
       case "closed":
         this.queue = [];
@@ -353,7 +329,7 @@ export class Association {
         this.waiting = undefined;
         clearTimeout(this.artim);
         clearTimeout(this.idle);
-        this.failDataset(new Error("transport closed"));
+        this.failAll(new Error("transport closed"));
         this.resolveClosed();
         return;
       default: {
@@ -371,6 +347,10 @@ export class Association {
 
   private onAssociateRq(rq: AssociateRq): void {
     this.associateRq = rq;
+    if (!this.options.negotiate) {
+      this.dispatch({ type: "reject", rejection: Reject.noReasonGiven });
+      return;
+    }
     const result = this.options.negotiate(rq);
     if ("reject" in result) {
       this.dispatch({ type: "reject", rejection: result.reject });
@@ -387,9 +367,9 @@ export class Association {
   private touch(): void {
     const ms = this.options.idleTimeoutMs ?? 300_000;
     clearTimeout(this.idle);
-    if (this.stateName !== "Sta6" && this.stateName !== "Sta8") return;
+    if (this.stateName !== "Sta6" && this.stateName !== "Sta7" && this.stateName !== "Sta8") return;
     this.idle = setTimeout(() => {
-      if (this.inFlight > 0 || this.dataset) this.touch();
+      if (this.inFlight > 0 || this.dataset || this.awaiting.size > 0) this.touch();
       else this.dispatch({ type: "local-abort" });
     }, ms);
     this.idle.unref();
@@ -441,13 +421,13 @@ export class Association {
       case "pdv-start":
         // Only Sta6 carries data (PS3.8 DT-2); after a local A-ABORT the rest
         // of an interrupted P-DATA-TF must not start new work.
-        if (this.deliverPData && this.stateName === "Sta6") this.onPdvStart(event);
+        if (this.deliverPData && this.carriesData) this.onPdvStart(event);
         return;
       case "pdv-data":
-        if (this.deliverPData && this.stateName === "Sta6") this.onPdvData(event.bytes);
+        if (this.deliverPData && this.carriesData) this.onPdvData(event.bytes);
         return;
       case "pdv-end":
-        if (this.deliverPData && this.stateName === "Sta6") this.onPdvEnd();
+        if (this.deliverPData && this.carriesData) this.onPdvEnd();
         return;
       case "pdata-end":
         this.deliverPData = false;
@@ -461,6 +441,11 @@ export class Association {
         throw new TypeError(`unknown reader event ${(never as PduReaderEvent).type}`);
       }
     }
+  }
+
+  /** P-DATA flows in Sta6, and towards a requestor still in Sta7 (AR-6: responses after our A-RELEASE-RQ). */
+  private get carriesData(): boolean {
+    return this.stateName === "Sta6" || this.stateName === "Sta7";
   }
 
   /** A DIMSE framing violation (PS3.7 9.3, PS3.8 Annex E): A-ABORT. */
@@ -488,7 +473,7 @@ export class Association {
       }
       this.command ??= { contextId: pdv.contextId, parts: [], length: 0 };
     } else {
-      if (!this.datasetOpen || this.dataset!.contextId !== pdv.contextId) {
+      if (!this.datasetOpen || (this.dataset ?? this.response)!.contextId !== pdv.contextId) {
         this.protocolError("data set PDV without a command announcing it", AbortReason.UnexpectedPduParameter);
         return;
       }
@@ -511,6 +496,16 @@ export class Association {
       }
       // Copied: a few hundred bytes, and it must not pin the socket chunk.
       cmd.parts.push(bytes.slice());
+      return;
+    }
+    const response = this.response;
+    if (response) {
+      response.length += bytes.length;
+      if (response.length > MAX_RESPONSE_DATASET) {
+        this.protocolError(`response data set longer than ${MAX_RESPONSE_DATASET} bytes`, AbortReason.InvalidPduParameterValue);
+        return;
+      }
+      response.parts.push(bytes.slice());
       return;
     }
     const ds = this.dataset!;
@@ -539,7 +534,13 @@ export class Association {
         this.protocolError(`undecodable command set: ${e.message}`, AbortReason.InvalidPduParameterValue);
         return;
       }
-      this.onCommand(this.contexts.get(cmd.contextId)!, command);
+      if (isResponse(command)) this.onResponse(cmd.contextId, command);
+      else this.onCommand(this.contexts.get(cmd.contextId)!, command);
+    } else if (this.response) {
+      this.datasetOpen = false;
+      const { command, parts } = this.response;
+      this.response = undefined;
+      this.deliverResponse({ command, dataset: Buffer.concat(parts) });
     } else {
       this.datasetOpen = false;
       const ds = this.dataset!;
@@ -548,6 +549,32 @@ export class Association {
       this.dataset = undefined;
       this.resumeSocket();
     }
+  }
+
+  private onResponse(contextId: number, command: Command): void {
+    if (hasDataSet(command)) {
+      this.response = { contextId, command, parts: [], length: 0 };
+      this.datasetOpen = true;
+      return;
+    }
+    this.deliverResponse({ command });
+  }
+
+  /** Hands a response to the request it answers; one we did not ask for is logged and dropped. */
+  private deliverResponse(response: ResponseMessage): void {
+    const id = response.command.messageIdBeingRespondedTo;
+    const waiter = id === undefined ? undefined : this.awaiting.get(id);
+    if (!waiter) {
+      this.options.onProtocolEvent?.({ kind: "protocol-error", message: `response to Message ID ${id}, which is not outstanding` });
+      return;
+    }
+    if (isPending(response.command.status)) {
+      waiter.onPending?.(response);
+      return;
+    }
+    this.awaiting.delete(id!);
+    waiter.resolve(response);
+    this.touch();
   }
 
   /**
@@ -583,6 +610,11 @@ export class Association {
   }
 
   private startMessage(context: AcceptedContext, command: Command): void {
+    const onMessage = this.options.onMessage;
+    if (!onMessage) {
+      this.protocolError(`request ${command.commandField} on an association that serves none`, AbortReason.UnexpectedPduParameter);
+      return;
+    }
     let dataset: Readable | undefined;
     let received: Promise<void> = Promise.resolve();
     if (hasDataSet(command)) {
@@ -603,7 +635,7 @@ export class Association {
     void (async () => {
       let response: Command | undefined;
       try {
-        response = await this.options.onMessage(message, this);
+        response = await onMessage(message, this);
       } catch (e) {
         this.options.onProtocolEvent?.({ kind: "handler-error", message: e instanceof Error ? e.message : String(e) });
         this.stopReading(reception);
@@ -650,6 +682,15 @@ export class Association {
     const over = this.stateName === "Sta13" || this.stateName === "Sta1";
     if (!over && (this.pausedForBackpressure || this.pausedForWindow)) this.socket.pause();
     else this.socket.resume();
+  }
+
+  /** The association is gone: whatever waits on it learns so. */
+  private failAll(err: Error): void {
+    this.failDataset(err);
+    this.response = undefined;
+    this.establishment?.reject(err);
+    for (const waiter of this.awaiting.values()) waiter.reject(err);
+    this.awaiting.clear();
   }
 
   private failDataset(err: Error): void {

@@ -9,6 +9,7 @@ import {
   type AssociateAc,
   type AssociateRq,
   type PresentationContextAc,
+  type RoleSelection,
 } from "./pdu.ts";
 
 export interface NegotiationPolicy {
@@ -17,6 +18,12 @@ export interface NegotiationPolicy {
   acceptedCallingAeTitles?: readonly string[];
   abstractSyntaxes: (abstractSyntax: string) => boolean;
   transferSyntaxes: (abstractSyntax: string, transferSyntax: string) => boolean;
+  /**
+   * Whether the requestor may take the SCP role for this SOP Class when it
+   * proposes so (PS3.7 D.3.3.4): a C-GET SCU receiving our C-STORE
+   * sub-operations (PS3.4 C.4.3.3). Default: never.
+   */
+  requestorMayBeScp?: (abstractSyntax: string) => boolean;
   /** Our Maximum Length for received P-DATA-TF (PS3.8 D.1). */
   maxPduLength: number;
   implementationClassUid: string;
@@ -53,6 +60,12 @@ export interface AcceptedContext {
   id: number;
   abstractSyntax: string;
   transferSyntax: string;
+  /**
+   * The requestor accepted the SCP role for this SOP Class (PS3.7 D.3.3.4),
+   * so the acceptor may send it requests here: C-STORE sub-operations of a
+   * C-GET. False under the default roles.
+   */
+  requestorIsScp?: boolean;
 }
 
 export type NegotiationResult =
@@ -100,6 +113,18 @@ export function negotiate(rq: AssociateRq, policy: NegotiationPolicy): Negotiati
     contexts.set(pc.id, { id: pc.id, abstractSyntax: pc.abstractSyntax, transferSyntax: ts });
   }
 
+  // PS3.7 D.3.3.4: answer each role proposal for a SOP Class we accepted;
+  // the acceptor may only keep or refuse (0) a proposed role. The SCU role
+  // is kept as proposed: we serve it anyway.
+  const roleSelections: RoleSelection[] = [];
+  for (const proposal of rq.userInformation.roleSelections) {
+    const accepted = [...contexts.values()].filter((c) => c.abstractSyntax === proposal.sopClassUid);
+    if (accepted.length === 0 || roleSelections.some((r) => r.sopClassUid === proposal.sopClassUid)) continue;
+    const scp = proposal.scpRole === 1 && (policy.requestorMayBeScp?.(proposal.sopClassUid) ?? false);
+    roleSelections.push({ sopClassUid: proposal.sopClassUid, scuRole: proposal.scuRole === 1 ? 1 : 0, scpRole: scp ? 1 : 0 });
+    if (scp) for (const context of accepted) context.requestorIsScp = true;
+  }
+
   // PS3.8 allows an AC with every context rejected, but such an association
   // can carry nothing and the peer only learns it after a release round
   // trip. We reject it instead, as dcmtk's SCPs do ("no acceptable
@@ -114,10 +139,10 @@ export function negotiate(rq: AssociateRq, policy: NegotiationPolicy): Negotiati
   // PS3.7 D.3.3.3: answer a proposed window; we perform one operation at a
   // time, so 1/1 whatever was asked (the acceptor may only lower it).
   if (rq.userInformation.asyncOpsWindow) userInformation.asyncOpsWindow = { maxInvoked: 1, maxPerformed: 1 };
-  // Role selection (D.3.3.4), extended negotiation (D.3.3.5) and user
-  // identity (D.3.3.7) are not answered: an absent answer means default
-  // roles, no extended behaviour, and no server response, which every
-  // requester must accept.
+  userInformation.roleSelections = roleSelections;
+  // Extended negotiation (D.3.3.5) and user identity (D.3.3.7) are not
+  // answered: an absent answer means no extended behaviour and no server
+  // response, which every requester must accept.
 
   return {
     accept: {
@@ -132,4 +157,21 @@ export function negotiate(rq: AssociateRq, policy: NegotiationPolicy): Negotiati
     contexts,
     peerMaxPduLength: rq.userInformation.maxLength ?? 0,
   };
+}
+
+/**
+ * The requestor's view of an A-ASSOCIATE-AC (PS3.8 9.3.3.2): the contexts
+ * we proposed that the acceptor accepted (result 0), with the transfer
+ * syntax it chose, which must be one we offered. Anything else in the AC
+ * (an id we never proposed, a syntax we did not offer) is not a context.
+ */
+export function acceptedContexts(rq: AssociateRq, ac: AssociateAc): Map<number, AcceptedContext> {
+  const contexts = new Map<number, AcceptedContext>();
+  for (const answer of ac.presentationContexts) {
+    if (answer.result !== Result.Acceptance) continue;
+    const proposed = rq.presentationContexts.find((pc) => pc.id === answer.id);
+    if (!proposed || !proposed.transferSyntaxes.includes(answer.transferSyntax)) continue;
+    contexts.set(answer.id, { id: answer.id, abstractSyntax: proposed.abstractSyntax, transferSyntax: answer.transferSyntax });
+  }
+  return contexts;
 }

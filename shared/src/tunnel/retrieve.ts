@@ -1,0 +1,96 @@
+/**
+ * The retrieve streams of the tunnel: what the agent needs to perform a
+ * C-GET or C-MOVE (PS3.4 C.4.2, C.4.3) from the archive, and the edge's
+ * SEND of a study to an on-prem AE. Both sides import these shapes, so the
+ * contract is written once.
+ *
+ * - `retrieve` (agent opens): OPEN meta `RetrieveMeta`, DATA the C-GET /
+ *   C-MOVE identifier as DICOM JSON, END. The edge answers one line of
+ *   DATA `RetrievePlan` (how many instances and which SOP Class / transfer
+ *   syntax pairs, so the agent can count Remaining sub-operations and
+ *   propose presentation contexts before the first one), then one line
+ *   `RetrieveItem` per instance, then RESULT `RetrieveOutcome`. A refused
+ *   identifier gets no lines, only a RESULT with its failure status.
+ * - `fetch` (agent opens): OPEN meta `FetchMeta`, END. The edge answers
+ *   DATA = the stored data set bytes of that instance, exactly as stored,
+ *   File Meta Information excluded (what a C-STORE-RQ carries in the
+ *   syntax the object was stored in, PS3.7 9.3.1.1), then RESULT
+ *   `FetchOutcome`.
+ * - `send` (edge opens): OPEN meta `SendMeta`, END. The agent performs the
+ *   C-MOVE it describes to the named destination of its AE table, writes
+ *   one line `SendProgress` per finished sub-operation, then RESULT
+ *   `SendOutcome`. The edge's RESET cancels it, like a C-CANCEL.
+ *
+ * Lines are newline-terminated JSON (json-lines.ts); DATA boundaries are not lines.
+ */
+import type { DicomJson } from "../dicom/json.ts";
+
+export { jsonLine, jsonLines } from "./json-lines.ts";
+
+export interface RetrieveMeta {
+  kind: "retrieve";
+  /** Patient Root (PS3.4 C.6.1) or Study Root (C.6.2) information model. */
+  model: "patient" | "study";
+  callingAeTitle?: string;
+}
+
+/** The first line of a `retrieve` answer. */
+export interface RetrievePlan {
+  /** How many instances follow. */
+  count: number;
+  /** Distinct [SOP Class UID, stored Transfer Syntax UID] pairs among them. */
+  contexts: [sopClassUid: string, transferSyntaxUid: string][];
+}
+
+/** One instance to retrieve, in the order to send. */
+export interface RetrieveItem {
+  study: string;
+  series: string;
+  sop: string;
+  sopClass: string;
+  /** The syntax the object is stored in: the only one it can be sent in (the archive never transcodes). */
+  transferSyntax: string;
+  /** Bytes of the data set (the object without its preamble and File Meta Information). */
+  size: number;
+}
+
+/** RESULT of `retrieve` and of `fetch`: a DIMSE status (PS3.4 C.4.2.1.5 / C.4.3.1.4). */
+export interface RetrieveOutcome {
+  status: number;
+  errorComment?: string;
+}
+
+export interface FetchMeta {
+  kind: "fetch";
+  study: string;
+  series: string;
+  sop: string;
+}
+
+export type FetchOutcome = RetrieveOutcome;
+
+export interface SendMeta {
+  kind: "send";
+  /** The AE title in the agent's AE table to send to. */
+  destination: string;
+  /** A Study Root C-MOVE identifier (PS3.4 C.4.2.2.1): the level and its unique keys. */
+  identifier: DicomJson;
+}
+
+/** One finished C-STORE sub-operation of a `send`. */
+export interface SendProgress {
+  sop: string;
+  sopClass: string;
+  /** The destination's C-STORE status, or the agent's own failure status when it could not send. */
+  status: number;
+  errorComment?: string;
+}
+
+/** RESULT of `send`: the final C-MOVE status and its counts (PS3.4 C.4.2.1.5). */
+export interface SendOutcome {
+  status: number;
+  completed: number;
+  failed: number;
+  warning: number;
+  errorComment?: string;
+}
