@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AGENT_KEYS } from "./stack";
-import { freePort } from "./ports";
+import { freePort } from "../agent/src/testing/ports";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./ports";
+import { freePort } from "../agent/src/testing/ports";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");

@@ -4,7 +4,11 @@ import { Status } from "@dicom-edge/shared/dicom/status";
 import { loadConfig } from "./config/config";
 import { findThroughEdge } from "./dimse/c-find";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "./dimse/identity";
+import type { SendMeta } from "@dicom-edge/shared/tunnel/retrieve";
+import type { RetrieveService } from "./dimse/c-get-move";
 import { startDimseServer } from "./dimse/server";
+import { planRetrieve } from "./retrieve/edge-source";
+import { serveSend } from "./retrieve/send";
 import { Spool } from "./spool/spool";
 import { fileMetaInformation } from "./store/file-meta";
 import { forwardToEdge, part10 } from "./store/forward";
@@ -15,7 +19,27 @@ const log = (message: string) => console.log(`${new Date().toISOString()} ${mess
 
 const { values } = parseArgs({ options: { config: { type: "string" } } });
 const config = await loadConfig(values.config);
-const tunnel = new TunnelClient({ edgeUrl: config.edge.url, agentId: config.edge.agentId, agentKey: config.edge.agentKey, log, onConnected: () => spool?.notifyConnected() });
+const tunnel = new TunnelClient({
+  edgeUrl: config.edge.url,
+  agentId: config.edge.agentId,
+  agentKey: config.edge.agentKey,
+  log,
+  onConnected: () => spool?.notifyConnected(),
+  onOpen: (stream, meta) => {
+    if (meta.kind === "send") void serveSend(stream, meta as Partial<SendMeta>, retrieve);
+    else stream.reset("unknown-kind", `the agent serves no ${meta.kind} streams`);
+  },
+});
+const aeTable = new Map(config.aeTable.map((entry) => [entry.title, entry]));
+const retrieve: RetrieveService = {
+  link: tunnel,
+  aeTitle: config.dimse.aeTitle,
+  maxPduLength: config.dimse.maxPduLength,
+  timeoutMs: config.dimse.artimTimeoutMs,
+  log,
+  plan: (request) => planRetrieve(tunnel, request),
+  destination: (title) => aeTable.get(title),
+};
 const spool = config.spool.ackMode === "spool" ? new Spool(config.spool.dir, tunnel, log) : undefined;
 await spool?.init();
 
@@ -66,6 +90,7 @@ const server = await startDimseServer({
       return forwardToEdge(tunnel, { sopInstanceUid: ctx.sopInstanceUid, callingAeTitle: ctx.callingAeTitle }, bytes);
     },
     find: (request, signal) => findThroughEdge(tunnel, request, signal),
+    retrieve,
   },
   log,
 });
@@ -74,7 +99,7 @@ spool?.start();
 log(
   `agent ${config.edge.agentId}: ${config.dimse.aeTitle} on ${config.dimse.host}:${server.port}` +
     (server.tlsPort ? ` (DICOM-TLS on ${server.tlsPort})` : "") +
-    `, edge ${config.edge.url}, ack mode ${config.spool.ackMode}`,
+    `, edge ${config.edge.url}, ack mode ${config.spool.ackMode}, AE table: ${config.aeTable.map((e) => e.title).join(", ") || "empty"}`,
 );
 
 let stopping = false;

@@ -22,6 +22,7 @@ import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
 import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { afterEach, describe, expect, it } from "vitest";
 import { Association } from "../ul/association.ts";
+import { backToBack } from "../testing/tunnel.ts";
 import { Cancels, cancelsOf } from "./cancels.ts";
 import { negotiate, type NegotiationPolicy } from "../ul/negotiation.ts";
 import {
@@ -44,14 +45,9 @@ afterEach(() => {
 
 /** An agent and an edge session back to back, delivering asynchronously and in order like a WebSocket. */
 function tunnel(onOpen: (stream: TunnelStream, meta: OpenMeta) => void) {
-  const wire = (to: () => TunnelSession) => (bytes: Uint8Array) => {
-    const message = bytes.slice();
-    queueMicrotask(() => to().receive(message));
-  };
-  const agent: TunnelSession = new TunnelSession({ role: "agent", send: wire(() => edge) });
-  const edge: TunnelSession = new TunnelSession({ role: "edge", send: wire(() => agent), onOpen, initialCredit: 4096 });
-  sessions.push(agent, edge);
-  return { link: { open: (kind: string, meta?: Record<string, unknown>) => agent.open(kind, meta) }, agent, edge };
+  const pair = backToBack(onOpen, { edgeCredit: 4096 });
+  sessions.push(pair.agent, pair.edge);
+  return pair;
 }
 
 async function readJson(stream: TunnelStream): Promise<unknown> {

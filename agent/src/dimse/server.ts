@@ -1,7 +1,9 @@
 /**
- * The agent's DIMSE SCP: Verification (C-ECHO) and Storage (C-STORE) on
- * top of our own upper layer (`../ul`). Data sets reach the store handler
- * as the bytes the modality sent, streamed, never parsed or re-encoded.
+ * The agent's DIMSE SCP: Verification (C-ECHO), Storage (C-STORE) and
+ * Query/Retrieve (C-FIND, C-GET, C-MOVE) on top of our own upper layer
+ * (`../ul`). Data sets reach the store handler as the bytes the modality
+ * sent, streamed, never parsed or re-encoded; retrieved instances leave as
+ * the bytes the archive stored.
  *
  * It listens on plain TCP, on DICOM-TLS (PS3.15 B.9, BCP 195 profile), or
  * both; an association behaves the same on either, only the socket differs.
@@ -10,10 +12,11 @@ import net from "node:net";
 import tls, { type TLSSocket } from "node:tls";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { transferSyntax } from "@dicom-edge/shared/dicom/transfer-syntax";
-import { Association, type IncomingMessage } from "../ul/association.ts";
+import { Association, type IncomingMessage, type Reply } from "../ul/association.ts";
 import { Reject, negotiate, type NegotiationPolicy } from "../ul/negotiation.ts";
 import { cancelsOf } from "./cancels.ts";
 import { isFindSopClass, performCFind, type FindService } from "./c-find.ts";
+import { isRetrieveSopClass, performRetrieve, type RetrieveService } from "./c-get-move.ts";
 import { CommandField, type Command } from "./command.ts";
 import { VERIFICATION_SOP_CLASS, isStorageSopClass } from "./storage-sop-classes.ts";
 import { bcp195ContextOptions, type Pem } from "../tls/profile.ts";
@@ -57,6 +60,12 @@ export interface DimseHandlers {
   store(ctx: StoreContext): Promise<HandlerResult>;
   /** C-FIND (PS3.4 C.4.1): when given, Patient Root and Study Root FIND are accepted. */
   find?: FindService;
+  /**
+   * C-GET and C-MOVE (PS3.4 C.4.2, C.4.3): when given, Patient Root and
+   * Study Root GET and MOVE are accepted, and a requestor may take the SCP
+   * role for storage SOP Classes to receive C-GET sub-operations.
+   */
+  retrieve?: RetrieveService;
 }
 
 /**
@@ -173,7 +182,12 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
     calledAeTitle: options.aeTitle,
     acceptedCallingAeTitles: options.acceptedCallingAeTitles,
     abstractSyntaxes: (uid) =>
-      uid === VERIFICATION_SOP_CLASS || isStorageSopClass(uid) || extra.has(uid) || (options.handlers.find !== undefined && isFindSopClass(uid)),
+      uid === VERIFICATION_SOP_CLASS ||
+      isStorageSopClass(uid) ||
+      extra.has(uid) ||
+      (options.handlers.find !== undefined && isFindSopClass(uid)) ||
+      (options.handlers.retrieve !== undefined && isRetrieveSopClass(uid)),
+    requestorMayBeScp: (uid) => options.handlers.retrieve !== undefined && (isStorageSopClass(uid) || extra.has(uid)),
     // Every syntax we know is accepted as is: we never decode the data set,
     // so a compressed or deflated one costs us nothing; unknown (private)
     // syntaxes are refused since the archive could not serve them later.
@@ -184,7 +198,12 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
   };
   const associations = new Set<Association>();
 
-  const onMessage = async (message: IncomingMessage, association: Association, remoteAddress: string, tlsPeer: TlsPeer | undefined): Promise<Command | undefined> => {
+  const onMessage = async (
+    message: IncomingMessage,
+    association: Association,
+    remoteAddress: string,
+    tlsPeer: TlsPeer | undefined,
+  ): Promise<Command | Reply | undefined> => {
     const { command, context } = message;
     const base: AssociationContext = {
       callingAeTitle: association.callingAeTitle,
@@ -232,8 +251,14 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
         if (!find || !isFindSopClass(context.abstractSyntax)) return respond(CommandField.CFindRsp, { status: SOP_CLASS_NOT_SUPPORTED });
         return performCFind(message, base, find, cancelsOf(association), (response, identifier) => association.sendMessage(context.id, response, identifier));
       }
+      case CommandField.CGetRq:
+      case CommandField.CMoveRq: {
+        const retrieve = options.handlers.retrieve;
+        if (!retrieve || !isRetrieveSopClass(context.abstractSyntax)) return respond(command.commandField | 0x8000, { status: SOP_CLASS_NOT_SUPPORTED });
+        return performRetrieve(message, association, retrieve, cancelsOf(association));
+      }
       case CommandField.CCancelRq:
-        // PS3.7 9.3.2.3: C-CANCEL has no response; it stops the C-FIND it names.
+        // PS3.7 9.3.2.3: C-CANCEL has no response; it stops the C-FIND, C-GET or C-MOVE it names.
         cancelsOf(association).cancel(command.messageIdBeingRespondedTo);
         return undefined;
       default:

@@ -2,6 +2,7 @@ import { SignJWT } from "jose";
 import WebSocket from "ws";
 import { nextDelay } from "@dicom-edge/shared/tunnel/backoff";
 import { Heartbeat } from "@dicom-edge/shared/tunnel/heartbeat";
+import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
 import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
 
 export interface TunnelClientOptions {
@@ -11,6 +12,8 @@ export interface TunnelClientOptions {
   log?: (message: string) => void;
   /** Called each time the tunnel comes up (the spool drains then). */
   onConnected?: () => void;
+  /** Streams the edge opens (`send`); without it they are refused. */
+  onOpen?: (stream: TunnelStream, meta: OpenMeta) => void;
 }
 
 /**
@@ -93,6 +96,7 @@ export class TunnelClient {
       this.attempt = 0;
       const session = new TunnelSession({
         role: "agent",
+        ...(this.options.onOpen ? { onOpen: this.options.onOpen } : {}),
         send: (frame) =>
           new Promise<void>((resolve, reject) => socket.send(frame, { binary: true }, (error) => (error ? reject(error) : resolve()))),
       });

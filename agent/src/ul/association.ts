@@ -30,6 +30,12 @@ export interface IncomingMessage {
   dataset?: Readable;
 }
 
+/** A response with its data set: a C-GET/C-MOVE final response listing failed instances. */
+export interface Reply {
+  command: Command;
+  dataset?: Uint8Array;
+}
+
 /** A response to a request we sent (see `Association.request`). */
 export interface ResponseMessage {
   command: Command;
@@ -60,7 +66,7 @@ export interface AssociationOptions {
    * sends nothing (C-CANCEL). A rejection aborts the association. Without
    * it, a request from the peer aborts the association.
    */
-  onMessage?(message: IncomingMessage, association: Association): Promise<Command | undefined>;
+  onMessage?(message: IncomingMessage, association: Association): Promise<Command | Reply | undefined>;
   /** PS3.8 9.1.5 ARTIM, ms. Default 30 s (dcmtk's ACSE timeout). */
   artimTimeoutMs?: number;
   /** Abort an established association after this long without traffic or work, ms. Default 5 min. */
@@ -633,7 +639,7 @@ export class Association {
     this.inFlight++;
     const message: IncomingMessage = dataset ? { context, command, dataset } : { context, command };
     void (async () => {
-      let response: Command | undefined;
+      let response: Command | Reply | undefined;
       try {
         response = await onMessage(message, this);
       } catch (e) {
@@ -649,7 +655,8 @@ export class Association {
       await received;
       if (response && (this.stateName === "Sta6" || this.stateName === "Sta8")) {
         try {
-          await this.sendMessage(context.id, response);
+          const reply = "commandField" in response ? { command: response } : response;
+          await this.sendMessage(context.id, reply.command, reply.dataset);
         } catch (e) {
           // The association ended while the response was queued (peer
           // A-ABORT, transport gone): nobody is left to answer.
