@@ -101,7 +101,7 @@ export async function runSubOperations(run: SubOperations): Promise<SubOperation
       result = await current.store.run();
     } catch (error) {
       // The association is gone: this store failed, the look-ahead's fetch will never be sent.
-      void ahead.then((skipped) => !skipped.done && skipped.store.discard(), () => undefined);
+      await ahead.then((skipped) => !skipped.done && skipped.store.discard(), () => undefined);
       broken = error instanceof Error ? error.message : String(error);
       result = { status: Status.ProcessingFailure, errorComment: "association lost" };
     }

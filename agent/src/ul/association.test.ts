@@ -3,46 +3,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startDimseServer, type DimseServer } from "../dimse/server.ts";
 import { CommandField, encodeCommand } from "../dimse/command.ts";
 import { Association } from "./association.ts";
-import { next, type StateName, type UlEvent } from "./state-machine.ts";
 import { negotiate } from "./negotiation.ts";
 import { encodePdu, type AssociateRq } from "./pdu.ts";
 import { echoAssociateRq, startTestServer } from "../testing/server.ts";
-
-describe("next (PS3.8 9.2 Table 9-10, acceptor states)", () => {
-  const rq = { type: "associate-rq" } as AssociateRq;
-  const run = (state: StateName, event: UlEvent) => {
-    const t = next(state, event);
-    return [t.state, t.actions.map((a) => (a.type === "send" ? `send:${a.pdu.type}` : a.type))];
-  };
-
-  it("walks connect, associate, release, close", () => {
-    expect(run("Sta1", { type: "transport-connected" })).toEqual(["Sta2", ["start-artim"]]);
-    expect(run("Sta2", { type: "received", pdu: rq })).toEqual(["Sta3", ["stop-artim", "associate-indication"]]);
-    expect(run("Sta3", { type: "accept", ac: { type: "associate-ac" } as never })).toEqual(["Sta6", ["send:associate-ac"]]);
-    expect(run("Sta6", { type: "received", pdu: { type: "p-data-tf" } })).toEqual(["Sta6", ["deliver-pdata"]]);
-    expect(run("Sta6", { type: "received", pdu: { type: "release-rq" } })).toEqual(["Sta8", ["release-indication"]]);
-    expect(run("Sta8", { type: "release-response" })).toEqual(["Sta13", ["send:release-rp", "start-artim"]]);
-    expect(run("Sta13", { type: "transport-closed" })).toEqual(["Sta1", ["stop-artim", "closed"]]);
-  });
-
-  it("rejects, then waits for the close under ARTIM", () => {
-    expect(run("Sta3", { type: "reject", rejection: { result: 1, source: 1, reason: 7 } })).toEqual(["Sta13", ["send:associate-rj", "start-artim"]]);
-    expect(run("Sta13", { type: "artim-expired" })).toEqual(["Sta1", ["close-transport", "closed"]]);
-  });
-
-  it("closes at once on a received A-ABORT", () => {
-    expect(run("Sta6", { type: "received", pdu: { type: "abort", source: 0, reason: 0 } })).toEqual(["Sta1", ["abort-indication", "close-transport", "closed"]]);
-    expect(run("Sta2", { type: "received", pdu: { type: "abort", source: 0, reason: 0 } })).toEqual(["Sta1", ["stop-artim", "close-transport", "closed"]]);
-  });
-
-  it("aborts on invalid and unexpected PDUs", () => {
-    expect(run("Sta6", { type: "invalid-pdu", abortReason: 6 })).toEqual(["Sta13", ["send:abort", "abort-indication", "start-artim", "end-transport"]]);
-    expect(run("Sta2", { type: "received", pdu: { type: "p-data-tf" } })).toEqual(["Sta13", ["send:abort", "start-artim", "end-transport"]]);
-    expect(run("Sta6", { type: "received", pdu: rq })[0]).toBe("Sta13");
-    expect(run("Sta8", { type: "received", pdu: { type: "p-data-tf" } })[0]).toBe("Sta13");
-    expect(run("Sta13", { type: "received", pdu: { type: "p-data-tf" } })).toEqual(["Sta13", []]);
-  });
-});
 
 /** A raw TCP peer: sends bytes, records what comes back and when the socket closes. */
 async function rawPeer(port: number, send: (socket: net.Socket, received: () => Buffer) => Promise<void>) {

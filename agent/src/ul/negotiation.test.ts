@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ECHOSCU_ASSOCIATE_RQ_HEX, hex } from "./fixtures.testing.ts";
-import { negotiate, type NegotiationPolicy } from "./negotiation.ts";
+import { acceptedContexts, negotiate, type NegotiationPolicy } from "./negotiation.ts";
 import { decodePdu, emptyUserInformation, type AssociateRq } from "./pdu.ts";
 
 const CT = "1.2.840.10008.5.1.4.1.1.2";
@@ -64,5 +64,53 @@ describe("negotiate (PS3.8 9.3.3, PS3.7 D.3.3)", () => {
   it("accepts dcmtk's echo RQ when the called title matches", () => {
     const r = negotiate(decodePdu(hex(ECHOSCU_ASSOCIATE_RQ_HEX)) as AssociateRq, { ...policy, calledAeTitle: "ANY-SCP " });
     expect("accept" in r).toBe(true);
+  });
+});
+
+describe("role selection (PS3.7 D.3.3.4)", () => {
+  const withRoles = (roleSelections: AssociateRq["userInformation"]["roleSelections"]) =>
+    rq({ userInformation: { ...emptyUserInformation(), maxLength: 16384, roleSelections } });
+
+  it("grants the SCP role the policy allows, answers only SOP Classes it accepted, and marks their contexts", () => {
+    const r = negotiate(
+      withRoles([
+        { sopClassUid: CT, scuRole: 0, scpRole: 1 },
+        { sopClassUid: "1.2.3.4", scuRole: 0, scpRole: 1 },
+      ]),
+      { ...policy, requestorMayBeScp: (uid) => uid === CT },
+    );
+    if (!("accept" in r)) throw new Error("rejected");
+    expect(r.accept.userInformation.roleSelections).toEqual([{ sopClassUid: CT, scuRole: 0, scpRole: 1 }]);
+    expect(r.contexts.get(1)?.requestorIsScp).toBe(true);
+  });
+
+  it("refuses the SCP role (answers 0) when the policy does not allow it: default roles stay", () => {
+    const r = negotiate(withRoles([{ sopClassUid: CT, scuRole: 1, scpRole: 1 }]), policy);
+    if (!("accept" in r)) throw new Error("rejected");
+    expect(r.accept.userInformation.roleSelections).toEqual([{ sopClassUid: CT, scuRole: 1, scpRole: 0 }]);
+    expect(r.contexts.get(1)?.requestorIsScp).toBeUndefined();
+  });
+});
+
+describe("acceptedContexts (PS3.8 9.3.3.2, requestor side)", () => {
+  it("keeps accepted contexts with a syntax we offered, by id, and drops everything else", () => {
+    const request = rq();
+    const ac = {
+      type: "associate-ac" as const,
+      protocolVersion: 1,
+      calledAeTitle: "EDGE",
+      callingAeTitle: "MOD",
+      applicationContext: "1.2.840.10008.3.1.1.1",
+      presentationContexts: [
+        { id: 1, result: 0 as const, transferSyntax: "1.2.840.10008.1.2.1" },
+        { id: 3, result: 3 as const, transferSyntax: "1.2.840.10008.1.2" },
+        // Accepted in a syntax we never offered for it: not a usable context.
+        { id: 5, result: 0 as const, transferSyntax: "1.2.840.10008.1.2.1" },
+        // An id we never proposed.
+        { id: 7, result: 0 as const, transferSyntax: "1.2.840.10008.1.2" },
+      ],
+      userInformation: emptyUserInformation(),
+    };
+    expect([...acceptedContexts(request, ac).values()]).toEqual([{ id: 1, abstractSyntax: CT, transferSyntax: "1.2.840.10008.1.2.1" }]);
   });
 });
