@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AGENT_KEYS } from "./stack";
+import type { AeTableEntry } from "../agent/src/config/config";
 import { freePort } from "../agent/src/testing/ports";
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
@@ -20,7 +21,17 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-export async function startAgent(options: { base: string; id: keyof typeof AGENT_KEYS; ackMode?: "edge" | "spool"; spoolDir?: string; port?: number }): Promise<Agent> {
+export interface AgentOptions {
+  base: string;
+  id: keyof typeof AGENT_KEYS;
+  ackMode?: "edge" | "spool";
+  spoolDir?: string;
+  port?: number;
+  /** C-MOVE and SEND destinations. */
+  aeTable?: AeTableEntry[];
+}
+
+export async function startAgent(options: AgentOptions): Promise<Agent> {
   const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn(join(ROOT, "node_modules", ".bin", "tsx"), ["agent/src/main.ts"], {
     cwd: ROOT,
@@ -35,6 +46,7 @@ export async function startAgent(options: { base: string; id: keyof typeof AGENT
       DICOMEDGE_AGENT_KEY: AGENT_KEYS[options.id],
       DICOMEDGE_ACK_MODE: options.ackMode ?? "edge",
       ...(options.spoolDir ? { DICOMEDGE_SPOOL_DIR: options.spoolDir } : {}),
+      ...(options.aeTable ? { DICOMEDGE_AE_TABLE: JSON.stringify(options.aeTable) } : {}),
     },
   });
   let output = "";

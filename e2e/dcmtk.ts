@@ -3,6 +3,8 @@
 import { spawnSync } from "node:child_process";
 import { basename, join } from "node:path";
 import { dcmtk as runDcmtk } from "../agent/src/testing/dcmtk";
+
+export { datasetOf, writtenDatasets } from "../agent/src/testing/part10";
 import type { ManifestEntry } from "./data/corpus";
 
 export interface ToolResult {
@@ -31,12 +33,6 @@ export const PROPOSE: Record<string, string> = {
   "1.2.840.10008.1.2.4.91": "-xw",
   "1.2.840.10008.1.2.5": "-xr",
 };
-
-/** The dataset of a Part-10 file: what follows the File Meta group (PS3.10 7.1; group length at byte 140). */
-export function datasetOf(part10: Uint8Array): Uint8Array {
-  const view = new DataView(part10.buffer, part10.byteOffset, part10.byteLength);
-  return part10.subarray(144 + view.getUint32(140, true));
-}
 
 /**
  * The file as dcmtk writes it, in `dir`. storescu sends what dcmtk's writer

@@ -17,6 +17,7 @@ export const AGENT_KEYS = {
   e2e: "e2e-agent-key-0123456789abcdef",
   "e2e-spool": "e2e-spool-key-0123456789abcdef",
   "e2e-find": "e2e-find-key-0123456789abcdef0",
+  "e2e-retrieve": "e2e-retrieve-key-0123456789abcd",
 };
 
 export interface Stack {

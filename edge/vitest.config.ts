@@ -12,7 +12,11 @@ export default defineConfig(async () => ({
       main: path.join(root, "edge/src/index.ts"),
       wrangler: { configPath: path.join(root, "wrangler.toml") },
       miniflare: {
-        bindings: { TEST_MIGRATIONS: await readD1Migrations(path.join(root, "edge/migrations")) },
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(path.join(root, "edge/migrations")),
+          // The agents the tests connect as (edge/test/send.test.ts); the secret in production.
+          AGENT_KEYS: JSON.stringify({ "site-a": "test-key-site-a", "site-b": "test-key-site-b" }),
+        },
       },
     }),
   ],

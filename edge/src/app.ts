@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { connectAgent } from "./agents/connect";
+import { sendToAgent } from "./agents/send";
 import { backendFor } from "./backends/select";
 import { dicomweb } from "./dicomweb/routes";
 import { DicomWebError, errorResponse } from "./dicomweb/errors";
@@ -31,6 +32,7 @@ app.use("*", readTimeout(15_000));
 app.get("/health", (c) => health(c.env, backendFor(c.env)));
 app.route("/dicomweb", dicomweb);
 app.get("/agents/:id/connect", (c) => connectAgent(c.req.raw, c.env, c.req.param("id")));
+app.post("/agents/:id/send", (c) => sendToAgent(c.req.raw, c.env, c.req.param("id")));
 
 app.notFound(() => errorResponse(404, "no such resource"));
 

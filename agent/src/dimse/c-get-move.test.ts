@@ -1,16 +1,17 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { encodeDataset, type Element } from "@dicom-edge/shared/dicom/testing/encode";
 import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
-import { jsonLine, jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
+import { jsonLine } from "@dicom-edge/shared/tunnel/json-lines";
 import type { RetrieveItem, RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AeTableEntry } from "../config/config.ts";
 import { planRetrieve } from "../retrieve/edge-source.ts";
 import { dcmtk, startStorescp, type Storescp } from "../testing/dcmtk.ts";
+import { writtenDatasets } from "../testing/part10.ts";
 import { startTestServer } from "../testing/server.ts";
 import { backToBack, type BackToBack } from "../testing/tunnel.ts";
 import type { DimseServer } from "./server.ts";
@@ -127,18 +128,6 @@ async function startScp(edge: ReturnType<typeof testEdge>, table: AeTableEntry[]
   return server.port;
 }
 
-/** The data sets of the files a dcmtk tool wrote (+B: as they arrived), by SOP Instance UID in the name. */
-async function received(where: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  for (const name of await readdir(where)) {
-    const bytes = new Uint8Array(await readFile(join(where, name)));
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    // PS3.10 7.1: preamble, DICM, then (0002,0000) whose value at 140 is the rest of the meta group.
-    out.set(name.replace(/^[A-Z]+\./, ""), bytes.subarray(144 + view.getUint32(140, true)));
-  }
-  return out;
-}
-
 const studyKeys = (study: string) => ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", `StudyInstanceUID=${study}`];
 
 describe("C-GET SCP (PS3.4 C.4.3) with dcmtk getscu", () => {
@@ -146,7 +135,7 @@ describe("C-GET SCP (PS3.4 C.4.3) with dcmtk getscu", () => {
     const port = await startScp(testEdge());
     const { code, out } = await dcmtk("getscu", ["-v", "-aec", "EDGE", "+B", "-od", dir, ...studyKeys(STUDY), "127.0.0.1", String(port)]);
     expect(code, out).toBe(0);
-    const files = await received(dir);
+    const files = await writtenDatasets(dir);
     expect([...files.keys()].sort()).toEqual([`${STUDY}.1.1`, `${STUDY}.1.2`, `${STUDY}.1.3`]);
     for (const stored of STORED.filter((s) => files.has(s.item.sop))) expect(Buffer.compare(files.get(stored.item.sop)!, stored.dataset)).toBe(0);
     // The final C-GET-RSP: B000, 3 completed, 1 failed (PS3.4 C.4.3.1.4), after a pending response per sub-operation.
@@ -174,7 +163,7 @@ describe("C-MOVE SCP (PS3.4 C.4.2) with dcmtk movescu and a storescp destination
     const port = await startScp(edge);
     const { out } = await dcmtk("movescu", ["-v", "-aec", "EDGE", "-aem", "STORESCP", ...studyKeys(STUDY), "127.0.0.1", String(port)]);
     expect(out).toMatch(/Final Move Response \(Warning: SubOperationsCompleteOneOrMoreFailures\)/);
-    const files = await received(dir);
+    const files = await writtenDatasets(dir);
     expect([...files.keys()].sort()).toEqual([`${STUDY}.1.1`, `${STUDY}.1.2`, `${STUDY}.1.3`]);
     for (const stored of STORED.filter((s) => files.has(s.item.sop))) expect(Buffer.compare(files.get(stored.item.sop)!, stored.dataset)).toBe(0);
     expect(out.match(/Received Move Response \d+ \(Pending\)/g)).toHaveLength(4);
@@ -207,7 +196,7 @@ describe("C-MOVE SCP (PS3.4 C.4.2) with dcmtk movescu and a storescp destination
     const port = await startScp(testEdge());
     const { out } = await dcmtk("movescu", ["-v", "-aec", "EDGE", "-aem", "STORESCP", ...studyKeys(BROKEN_STUDY), "127.0.0.1", String(port)]);
     expect(out).toMatch(/Final Move Response \(Refused: OutOfResourcesSubOperations\)/);
-    const files = await received(dir);
+    const files = await writtenDatasets(dir);
     expect([...files.keys()]).toEqual([`${BROKEN_STUDY}.1.1`]);
     const echo = await dcmtk("echoscu", ["-aec", "EDGE", "127.0.0.1", String(port)]);
     expect(echo.code, echo.out).toBe(0);

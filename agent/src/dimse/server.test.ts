@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { datasetOf } from "../testing/part10.ts";
 import { dcmtk } from "../testing/dcmtk.ts";
 import { startTestServer } from "../testing/server.ts";
 import type { DimseHandlers, DimseServer, StoreContext } from "./server.ts";
@@ -15,12 +16,8 @@ import type { DimseHandlers, DimseServer, StoreContext } from "./server.ts";
 const run = promisify(execFile);
 const SAMPLES = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
 
-/** The data set of a Part-10 file: what follows the File Meta group (PS3.10 7.1), located by (0002,0000). */
-async function datasetOf(path: string): Promise<Buffer> {
-  const file = await readFile(path);
-  expect(file.subarray(128, 132).toString("latin1")).toBe("DICM");
-  expect(file.readUInt32LE(132)).toBe(0x00000002); // (0002,0000)
-  return file.subarray(144 + file.readUInt32LE(140));
+async function datasetOfFile(path: string): Promise<Buffer> {
+  return Buffer.from(datasetOf(new Uint8Array(await readFile(path))));
 }
 
 let dir: string;
@@ -101,7 +98,7 @@ describe("DIMSE server with dcmtk peers", () => {
       expect(r.code, `${c.file}: ${r.out}`).toBe(0);
       const got = received.get(c.ts);
       expect(got, c.file).toBeDefined();
-      let expected = await datasetOf(path);
+      let expected = await datasetOfFile(path);
       // The deflated stream is padded with one NUL to even length on the
       // wire (PS3.5 A.5: the data set is padded to even length); the padding
       // is the peer's, and we keep it as received.
@@ -187,7 +184,7 @@ ds.save_as(sys.argv[1], write_like_original=False)
     clearInterval(sampler);
     const ms = Date.now() - t0;
     expect(r.code, r.out).toBe(0);
-    const expected = await datasetOf(big);
+    const expected = await datasetOfFile(big);
     expect(bytes).toBe(expected.length);
     expect(hash.digest("hex")).toBe(createHash("sha256").update(expected).digest("hex"));
     const mb = (n: number) => (n / 1024 / 1024).toFixed(1);

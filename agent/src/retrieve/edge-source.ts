@@ -7,7 +7,8 @@
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { TunnelError } from "@dicom-edge/shared/tunnel/errors";
-import { jsonLines, type FetchOutcome, type RetrieveItem, type RetrieveOutcome, type RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
+import { type FetchOutcome, type RetrieveItem, type RetrieveOutcome, type RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
+import { jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import type { EdgeLink } from "../store/forward.ts";
 

@@ -1,3 +1,4 @@
+import { coalesce } from "@dicom-edge/shared/bytes";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { TunnelError } from "@dicom-edge/shared/tunnel/errors";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
@@ -49,25 +50,6 @@ export async function forwardToEdge(link: EdgeLink, meta: Record<string, unknown
  * the edge's Durable Object. Joined to 256 KiB they cost a sixteenth of that.
  */
 const FRAME_BYTES = 256 * 1024;
-
-export async function* coalesce(chunks: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let pending: Uint8Array[] = [];
-  let bytes = 0;
-  for await (const chunk of chunks) {
-    if (chunk.byteLength >= size && pending.length === 0) {
-      yield chunk;
-      continue;
-    }
-    pending.push(chunk);
-    bytes += chunk.byteLength;
-    if (bytes >= size) {
-      yield Buffer.concat(pending, bytes);
-      pending = [];
-      bytes = 0;
-    }
-  }
-  if (bytes > 0) yield pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes);
-}
 
 /** The instance, as the agent sends it: File Meta Information, then the dataset bytes unchanged. */
 export async function* part10(meta: Uint8Array, dataset: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {

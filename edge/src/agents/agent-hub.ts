@@ -1,23 +1,35 @@
 import { DurableObject } from "cloudflare:workers";
 import { Status } from "@dicom-edge/shared/dicom/status";
+import type { FetchMeta, RetrieveMeta } from "@dicom-edge/shared/tunnel/retrieve";
 import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { backendFor } from "../backends/select";
+import { errorResponse } from "../dicomweb/errors";
 import type { Env } from "../env";
 import { findOutcome, type FindMeta } from "./find";
 import { echoOutcome, storeOutcome } from "./operations";
+import { fetchOutcome, retrieveOutcome } from "./retrieve";
+import { parseSendRequest, sendResponse, sendThroughAgent } from "./send";
 
 /**
  * One Durable Object per on-prem agent (DESIGN: The tunnel): it holds the
  * agent's WebSocket with the hibernation API and serves the streams the
- * agent opens through the shared tunnel protocol. The session is rebuilt
- * after hibernation; hibernation only happens while no stream is open, so
- * nothing in flight is lost by it.
+ * agent opens through the shared tunnel protocol (echo, store, find,
+ * retrieve, fetch), and opens `send` streams toward it. The session is
+ * rebuilt after hibernation; hibernation only happens while no stream is
+ * open and no request is in flight, so nothing in flight is lost by it.
  */
 export class AgentHub extends DurableObject<Env> {
   private session: TunnelSession | undefined;
 
+  /** The Worker forwards two requests here: the agent's WebSocket (connect.ts) and a send toward it (send.ts). */
   override async fetch(request: Request): Promise<Response> {
     const agentId = request.headers.get("x-agent-id") ?? "";
+    if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return this.acceptAgent(agentId);
+    if (request.method === "POST" && new URL(request.url).pathname.endsWith("/send")) return this.send(request, agentId);
+    return errorResponse(404, "no such resource");
+  }
+
+  private async acceptAgent(agentId: string): Promise<Response> {
     const pair = new WebSocketPair();
     const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
     // One connection per agent: a reconnecting agent replaces its old socket.
@@ -32,6 +44,19 @@ export class AgentHub extends DurableObject<Env> {
       .bind(agentId, Date.now())
       .run();
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * A send opens a stream toward the agent and holds this request until its
+   * outcome: the open request keeps the object from hibernating meanwhile.
+   * After hibernation the session is rebuilt on the socket that survived it.
+   */
+  private async send(request: Request, agentId: string): Promise<Response> {
+    const ws = this.ctx.getWebSockets().find((socket) => socket.readyState === WebSocket.OPEN);
+    if (!ws) return errorResponse(503, `agent ${agentId} is not connected`);
+    const send = parseSendRequest(await request.json());
+    if ("reason" in send) return errorResponse(400, send.reason);
+    return sendResponse(agentId, send, await sendThroughAgent(this.sessionFor(ws), send, request.signal));
   }
 
   override async webSocketMessage(ws: WebSocket, message: ArrayBuffer | string): Promise<void> {
@@ -89,6 +114,16 @@ export class AgentHub extends DurableObject<Env> {
         case "find": {
           // Undefined: the agent cancelled (C-CANCEL), the stream is already gone.
           const outcome = await findOutcome(backend, stream, meta as FindMeta);
+          if (outcome && !stream.closed) stream.sendResult(outcome);
+          return;
+        }
+        case "retrieve": {
+          const outcome = await retrieveOutcome(backend, stream, meta as unknown as RetrieveMeta);
+          if (outcome && !stream.closed) stream.sendResult(outcome);
+          return;
+        }
+        case "fetch": {
+          const outcome = await fetchOutcome(backend, stream, meta as unknown as FetchMeta);
           if (outcome && !stream.closed) stream.sendResult(outcome);
           return;
         }

@@ -95,10 +95,14 @@ export function responseIdentifier(match: SearchMatch, query: Query): DicomJson 
   return returnAttributes(dataset, query, always);
 }
 
-type ReadIdentifier = { kind: "identifier"; identifier: DicomJson } | { kind: "unusable"; reason: string } | { kind: "cancelled" };
+export type ReadIdentifier = { kind: "identifier"; identifier: DicomJson } | { kind: "unusable"; reason: string } | { kind: "cancelled" };
 
-/** The identifier the agent sent, up to its END. */
-async function readIdentifier(stream: TunnelStream): Promise<ReadIdentifier> {
+/**
+ * The identifier the agent sent, up to its END: shared by every stream that
+ * carries one (`find`, `retrieve`). "cancelled" when the agent reset the
+ * stream meanwhile, "unusable" when it is not a bounded DICOM JSON object.
+ */
+export async function readIdentifier(stream: TunnelStream): Promise<ReadIdentifier> {
   const chunks: Uint8Array[] = [];
   let length = 0;
   try {

@@ -25,8 +25,6 @@
  */
 import type { DicomJson } from "../dicom/json.ts";
 
-export { jsonLine, jsonLines } from "./json-lines.ts";
-
 export interface RetrieveMeta {
   kind: "retrieve";
   /** Patient Root (PS3.4 C.6.1) or Study Root (C.6.2) information model. */
