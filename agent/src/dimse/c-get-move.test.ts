@@ -182,8 +182,10 @@ describe("C-MOVE SCP (PS3.4 C.4.2) with dcmtk movescu and a storescp destination
     const port = await startScp(testEdge({ delayMs: 300 }));
     const { out } = await dcmtk("movescu", ["-v", "-aec", "EDGE", "-aem", "STORESCP", "--cancel", "1", ...studyKeys(STUDY), "127.0.0.1", String(port)]);
     expect(out).toMatch(/Final Move Response \(Cancel/);
+    // The first store completed before movescu's C-CANCEL; at most the one in flight when it came followed.
     const files = await readdir(dir);
-    expect(files.length).toBeLessThan(3);
+    expect(files.length).toBeGreaterThanOrEqual(1);
+    expect(files.length).toBeLessThanOrEqual(2);
   });
 
   it("fails every sub-operation with A702 when the destination cannot be reached", async () => {

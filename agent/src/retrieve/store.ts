@@ -35,6 +35,21 @@ export interface StoreTarget {
   moveOriginator?: { aeTitle: string; messageId: number };
 }
 
+const CANCELLED = Symbol("cancelled");
+
+/** `work`, or CANCELLED as soon as `signal` aborts; the listener goes once either settles (one per instance otherwise). */
+async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | typeof CANCELLED> {
+  if (signal.aborted) return CANCELLED;
+  let onAbort!: () => void;
+  const aborted = new Promise<typeof CANCELLED>((resolve) => (onAbort = () => resolve(CANCELLED)));
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
 /**
  * Prepares one sub-operation: with no context to send it on, a failure
  * result (never a silent skip); otherwise its fetch opens now and `run`
@@ -57,13 +72,18 @@ export function prepareStore(link: EdgeLink, target: StoreTarget, item: Retrieve
   const fetch = fetchDataset(link, item);
   return {
     discard: () => fetch.cancel(),
-    run: async (): Promise<SubOperationResult> => {
-      let first: IteratorResult<Uint8Array, void>;
+    run: async (signal: AbortSignal): Promise<SubOperationResult | undefined> => {
+      let first: IteratorResult<Uint8Array, void> | typeof CANCELLED;
       try {
-        first = await fetch.chunks.next();
+        // A C-CANCEL while the archive is still looking for the bytes stops here, before the C-STORE-RQ.
+        first = await unlessAborted(fetch.chunks.next(), signal);
       } catch (error) {
         if (error instanceof FetchError) return error.outcome;
         throw error;
+      }
+      if (first === CANCELLED) {
+        fetch.cancel();
+        return undefined;
       }
       if (first.done) return { status: Status.ProcessingFailure, errorComment: "the edge sent no bytes" };
       const association = target.association;

@@ -18,7 +18,7 @@ function stores(statuses: number[], options: { throwAt?: number; onRun?: (i: num
       const i = Number(it.sop.split(".").pop()) - 1;
       log.push(`prepare ${i + 1}`);
       return {
-        run: async (): Promise<SubOperationResult> => {
+        run: async (): Promise<SubOperationResult | undefined> => {
           log.push(`run ${i + 1}`);
           options.onRun?.(i);
           if (options.throwAt === i) throw new Error("association aborted");

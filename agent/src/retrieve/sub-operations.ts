@@ -59,8 +59,12 @@ export interface SubOperationsRun {
 }
 
 export interface PreparedStore {
-  /** Performs the store; failures are results, a throw means the association is gone. */
-  run(): Promise<SubOperationResult>;
+  /**
+   * Performs the store; failures are results, a throw means the
+   * association is gone. Undefined: `signal` aborted before anything was
+   * sent, so the sub-operation was never started.
+   */
+  run(signal: AbortSignal): Promise<SubOperationResult | undefined>;
   /** Gives up on it without sending (cancel): releases what `prepare` opened. */
   discard(): void;
 }
@@ -92,13 +96,24 @@ export async function runSubOperations(run: SubOperations): Promise<SubOperation
     const next = await run.items.next();
     return next.done ? { done: true as const, outcome: next.value } : { done: false as const, item: next.value, store: run.prepare(next.value) };
   };
+  const cancelled = async (ahead: ReturnType<typeof nextPrepared>): Promise<SubOperationsRun> => {
+    const skipped = await ahead.catch(() => undefined);
+    if (skipped && !skipped.done) skipped.store.discard();
+    return { counts, failedSops, cancelled: true };
+  };
   let current = run.signal.aborted ? undefined : await nextPrepared();
   while (current && !current.done) {
     const ahead = nextPrepared();
-    let result: SubOperationResult;
+    if (run.signal.aborted) {
+      current.store.discard();
+      return cancelled(ahead);
+    }
+    let result: SubOperationResult | undefined;
     let broken: string | undefined;
     try {
-      result = await current.store.run();
+      result = await current.store.run(run.signal);
+      // Cancelled while its bytes were awaited: never started, so it stays in Remaining.
+      if (result === undefined) return cancelled(ahead);
     } catch (error) {
       // The association is gone: this store failed, the look-ahead's fetch will never be sent.
       await ahead.then((skipped) => !skipped.done && skipped.store.discard(), () => undefined);
@@ -111,11 +126,7 @@ export async function runSubOperations(run: SubOperations): Promise<SubOperation
     if (kind === "failed") failedSops.push(current.item.sop);
     if (broken !== undefined) return { counts, failedSops, cancelled: false, broken };
     await run.progress({ ...counts }, current.item, result);
-    if (run.signal.aborted) {
-      const skipped = await ahead.catch(() => undefined);
-      if (skipped && !skipped.done) skipped.store.discard();
-      return { counts, failedSops, cancelled: true };
-    }
+    if (run.signal.aborted) return cancelled(ahead);
     current = await ahead;
   }
   if (run.signal.aborted) return { counts, failedSops, cancelled: true };
