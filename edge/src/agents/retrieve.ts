@@ -14,6 +14,7 @@
  * either one quietly: nobody is left to answer.
  */
 import { coalesce } from "@dicom-edge/shared/bytes";
+import { frames } from "../archive/r2/frames";
 import type { DicomJson, DicomJsonAttribute } from "@dicom-edge/shared/dicom/json";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { parseCFindIdentifier } from "@dicom-edge/shared/query/c-find";
@@ -285,7 +286,7 @@ export async function fetchOutcome(backend: Backend, stream: TunnelStream, meta:
   let sent = 0;
   try {
     // Leaving the loop early (a failed write) cancels the R2 read through the iterators' return().
-    for await (const frame of coalesce(body, FETCH_FRAME_BYTES)) {
+    for await (const frame of frames(body, FETCH_FRAME_BYTES)) {
       await stream.write(frame);
       sent += frame.length;
     }
