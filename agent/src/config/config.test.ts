@@ -94,4 +94,10 @@ ca = "/etc/dicom-edge/ca.pem"
     for (const [table, error] of cases) await expect(loadConfig(undefined, env(table))).rejects.toThrow(error);
     await expect(loadConfig(undefined, { DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_AE_TABLE: "[" })).rejects.toThrow(/JSON array/);
   });
+
+  it("reads the shipped example configuration", async () => {
+    const config = await loadConfig(new URL("../../agent.example.toml", import.meta.url).pathname, {});
+    expect(config.edge.agentId).toBe("radiology-1");
+    expect(config.aeTable.map((e) => e.title)).toEqual(["WORKSTATION1", "PACS"]);
+  });
 });
