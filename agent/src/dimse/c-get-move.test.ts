@@ -1,6 +1,9 @@
+import { once } from "node:events";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { writeDataset } from "@dicom-edge/shared/dicom/dataset-codec";
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { encodeDataset, type Element } from "@dicom-edge/shared/dicom/testing/encode";
 import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
@@ -15,7 +18,10 @@ import { writtenDatasets } from "../testing/part10.ts";
 import { startTestServer } from "../testing/server.ts";
 import { backToBack, type BackToBack } from "../testing/tunnel.ts";
 import type { DimseServer } from "./server.ts";
-import type { RetrieveService } from "./c-get-move.ts";
+import { associateRq } from "../retrieve/destination.ts";
+import { Association } from "../ul/association.ts";
+import { STUDY_ROOT_GET, type RetrieveService } from "./c-get-move.ts";
+import { CommandField, type Command } from "./command.ts";
 
 const CT = "1.2.840.10008.5.1.4.1.1.2";
 const EXPLICIT_LE = "1.2.840.10008.1.2.1";
@@ -202,5 +208,39 @@ describe("C-MOVE SCP (PS3.4 C.4.2) with dcmtk movescu and a storescp destination
     expect([...files.keys()]).toEqual([`${BROKEN_STUDY}.1.1`]);
     const echo = await dcmtk("echoscu", ["-aec", "EDGE", "127.0.0.1", String(port)]);
     expect(echo.code, echo.out).toBe(0);
+  });
+});
+
+describe("C-GET cancel and counts, with the agent's own requestor as the SCU", () => {
+  it("reports Remaining/Completed/Failed/Warning in each pending response and stops on C-CANCEL with FE00", async () => {
+    const port = await startScp(testEdge({ delayMs: 150 }));
+    const socket = net.connect(port, "127.0.0.1");
+    await once(socket, "connect");
+    const rq = associateRq("EDGE", { callingAeTitle: "GETTER", contexts: [[STUDY_ROOT_GET, EXPLICIT_LE], [CT, EXPLICIT_LE]], maxPduLength: 16384 });
+    // PS3.7 D.3.3.4: we take the SCP role for CT Image Storage, to receive the sub-operations.
+    rq.userInformation.roleSelections = [{ sopClassUid: CT, scuRole: 0, scpRole: 1 }];
+    const received: string[] = [];
+    const association: Association = new Association(socket, {
+      maxPduLength: 16384,
+      request: rq,
+      onMessage: async ({ command, dataset }) => {
+        for await (const _ of dataset ?? []) void _;
+        received.push(command.affectedSopInstanceUid ?? "");
+        // Cancel when the second instance comes (PS3.7 9.3.3.3: C-CANCEL-RQ names the C-GET's Message ID).
+        if (received.length === 2) void association.sendMessage(1, { commandField: CommandField.CCancelRq, messageIdBeingRespondedTo: 7 });
+        return { commandField: CommandField.CStoreRsp, affectedSopClassUid: CT, messageIdBeingRespondedTo: command.messageId ?? 0, affectedSopInstanceUid: command.affectedSopInstanceUid ?? "", status: 0 };
+      },
+    });
+    await association.established;
+    expect(association.associateAc?.userInformation.roleSelections).toEqual([{ sopClassUid: CT, scuRole: 0, scpRole: 1 }]);
+    const pending: Command[] = [];
+    const identifier = writeDataset({ "00080052": { vr: "CS", Value: ["STUDY"] }, "0020000D": { vr: "UI", Value: [STUDY] } }, EXPLICIT_LE);
+    const final = await association.request(1, { commandField: CommandField.CGetRq, affectedSopClassUid: STUDY_ROOT_GET, messageId: 7, priority: 0 }, identifier, (r) => void pending.push(r.command));
+    await association.release();
+    // One pending response, for the store that finished before the cancel; none after it (PS3.4 C.4.3.1.4).
+    expect(pending).toEqual([expect.objectContaining({ status: 0xff00, numberOfRemainingSuboperations: 3, numberOfCompletedSuboperations: 1, numberOfFailedSuboperations: 0, numberOfWarningSuboperations: 0 })]);
+    // The store in flight finishes; the two not started stay in Remaining (PS3.4 C.4.3.3).
+    expect(final.command).toMatchObject({ commandField: CommandField.CGetRsp, status: 0xfe00, numberOfRemainingSuboperations: 2, numberOfCompletedSuboperations: 2, numberOfFailedSuboperations: 0 });
+    expect(received).toEqual([`${STUDY}.1.1`, `${STUDY}.1.2`]);
   });
 });
