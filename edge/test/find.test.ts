@@ -1,7 +1,8 @@
 import { env, SELF } from "cloudflare:test";
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { encodePart10, type Element } from "@dicom-edge/shared/dicom/testing/encode";
-import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
+import { backToBack } from "@dicom-edge/shared/tunnel/testing/back-to-back";
+import type { TunnelSession, TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { findOutcome, type FindMeta } from "../src/agents/find";
 import type { DimseOutcome } from "../src/agents/operations";
@@ -61,22 +62,15 @@ afterEach(() => {
  */
 function tunnel(options: { pageSize?: number; agentCredit?: number } = {}) {
   const outcomes: (DimseOutcome | undefined)[] = [];
-  const wire = (to: () => TunnelSession) => (bytes: Uint8Array) => {
-    const message = bytes.slice();
-    queueMicrotask(() => to().receive(message));
-  };
-  const agent: TunnelSession = new TunnelSession({ role: "agent", send: wire(() => edge), ...(options.agentCredit ? { initialCredit: options.agentCredit } : {}) });
-  const edge: TunnelSession = new TunnelSession({
-    role: "edge",
-    send: wire(() => agent),
-    initialCredit: 1024,
-    onOpen: (stream, meta) => {
+  const { agent, edge } = backToBack(
+    (stream, meta) => {
       void findOutcome(backendFor(env), stream, meta as FindMeta, options).then((outcome) => {
         outcomes.push(outcome);
         if (outcome && !stream.closed) stream.sendResult(outcome);
       });
     },
-  });
+    { edgeCredit: 1024, ...(options.agentCredit ? { agentCredit: options.agentCredit } : {}) },
+  );
   sessions.push(agent, edge);
   return { agent, outcomes };
 }

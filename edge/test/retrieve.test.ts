@@ -3,7 +3,8 @@ import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { encodePart10, type Element } from "@dicom-edge/shared/dicom/testing/encode";
 import { type RetrieveItem, type RetrieveMeta, type RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
 import { jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
-import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
+import { backToBack } from "@dicom-edge/shared/tunnel/testing/back-to-back";
+import type { TunnelSession, TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DimseOutcome } from "../src/agents/operations";
 import { fetchOutcome, isRefusal, retrieveKeys, retrieveOutcome, retrievePlan, studyIdentifier, type RetrieveKeys } from "../src/agents/retrieve";
@@ -85,16 +86,8 @@ afterEach(() => {
 /** The agent's session and the edge's back to back, the edge serving `retrieve` and `fetch` as AgentHub does. */
 function tunnel(options: { pageSize?: number; agentCredit?: number } = {}) {
   const outcomes: (DimseOutcome | undefined)[] = [];
-  const wire = (to: () => TunnelSession) => (bytes: Uint8Array) => {
-    const message = bytes.slice();
-    queueMicrotask(() => to().receive(message));
-  };
-  const agent: TunnelSession = new TunnelSession({ role: "agent", send: wire(() => edge), ...(options.agentCredit ? { initialCredit: options.agentCredit } : {}) });
-  const edge: TunnelSession = new TunnelSession({
-    role: "edge",
-    send: wire(() => agent),
-    initialCredit: 1024,
-    onOpen: (stream, meta) => {
+  const { agent, edge } = backToBack(
+    (stream, meta) => {
       const backend = backendFor(env);
       const run =
         meta.kind === "fetch"
@@ -105,7 +98,8 @@ function tunnel(options: { pageSize?: number; agentCredit?: number } = {}) {
         if (outcome && !stream.closed) stream.sendResult(outcome);
       });
     },
-  });
+    { edgeCredit: 1024, ...(options.agentCredit ? { agentCredit: options.agentCredit } : {}) },
+  );
   sessions.push(agent, edge);
   return { agent, outcomes };
 }

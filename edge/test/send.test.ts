@@ -3,6 +3,7 @@ import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
 import { type SendMeta, type SendOutcome, type SendProgress } from "@dicom-edge/shared/tunnel/retrieve";
 import { jsonLine } from "@dicom-edge/shared/tunnel/json-lines";
 import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
+import { backToBack } from "@dicom-edge/shared/tunnel/testing/back-to-back";
 import { SignJWT } from "jose";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isAeTitle, parseSendRequest, sendIdentifier, sendThroughAgent } from "../src/agents/send";
@@ -269,18 +270,11 @@ describe("POST /agents/{id}/send", () => {
   it("resets the stream (cancelled) when the HTTP caller goes away", async () => {
     // The edge's half, on a session back to back with a scripted agent that never answers.
     const resets: string[] = [];
-    const wire = (to: () => TunnelSession) => (bytes: Uint8Array) => {
-      const message = bytes.slice();
-      queueMicrotask(() => to().receive(message));
-    };
-    const agent: TunnelSession = new TunnelSession({
-      role: "agent",
-      send: wire(() => edge),
-      onOpen: (stream) => {
+    const { agent, edge } = backToBack(undefined, {
+      agentOnOpen: (stream) => {
         void stream.result().catch((error: Error) => resets.push(error.message));
       },
     });
-    const edge: TunnelSession = new TunnelSession({ role: "edge", send: wire(() => agent) });
     const caller = new AbortController();
     const pending = sendThroughAgent(edge, { destination: "PACS", studyInstanceUID: "9.1" }, caller.signal);
     await new Promise((r) => setTimeout(r, 20));

@@ -22,7 +22,7 @@ import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
 import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { afterEach, describe, expect, it } from "vitest";
 import { Association } from "../ul/association.ts";
-import { backToBack } from "../testing/tunnel.ts";
+import { backToBack } from "@dicom-edge/shared/tunnel/testing/back-to-back";
 import { Cancels, cancelsOf } from "./cancels.ts";
 import { negotiate, type NegotiationPolicy } from "../ul/negotiation.ts";
 import {

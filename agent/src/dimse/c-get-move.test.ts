@@ -16,7 +16,7 @@ import { planRetrieve } from "../retrieve/edge-source.ts";
 import { dcmtk, startStorescp, type Storescp } from "../testing/dcmtk.ts";
 import { writtenDatasets } from "../testing/part10.ts";
 import { startTestServer } from "../testing/server.ts";
-import { backToBack, type BackToBack } from "../testing/tunnel.ts";
+import { backToBack, type BackToBack } from "@dicom-edge/shared/tunnel/testing/back-to-back";
 import type { DimseServer } from "./server.ts";
 import { associateRq } from "../retrieve/destination.ts";
 import { Association } from "../ul/association.ts";
