@@ -39,8 +39,8 @@
  *   match per line of DATA as it reads its index, then RESULT `{ status,
  *   errorComment? }`. The agent's RESET (C-CANCEL) stops the search
  *   (edge/src/agents/find.ts, agent/src/dimse/c-find.ts).
- * - Later, the edge opens `move`, `find`, `get` and the like toward the
- *   agent for the DIMSE backend and for moves to on-prem destinations.
+ * - `retrieve`, `fetch` (agent opens; C-GET and C-MOVE) and `send` (the
+ *   edge opens; a C-MOVE to an on-prem AE): see retrieve.ts.
  *
  * ## Sessions do not outlive their socket, nor a Durable Object's memory
  * Nothing here is serialized. When the AgentHub wakes from hibernation with
