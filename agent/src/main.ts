@@ -7,7 +7,7 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "./dimse/i
 import type { SendMeta } from "@dicom-edge/shared/tunnel/retrieve";
 import type { RetrieveService } from "./dimse/c-get-move";
 import { startDimseServer } from "./dimse/server";
-import { planRetrieve } from "./retrieve/edge-source";
+import { edgeJwtVerifier, withIdentity } from "./identity/identity";
 import { serveSend } from "./retrieve/send";
 import { Spool } from "./spool/spool";
 import { fileMetaInformation } from "./store/file-meta";
@@ -37,7 +37,6 @@ const retrieve: RetrieveService = {
   maxPduLength: config.dimse.maxPduLength,
   timeoutMs: config.dimse.artimTimeoutMs,
   log,
-  plan: (request) => planRetrieve(tunnel, request),
   destination: (title) => aeTable.get(title),
 };
 const spool = config.spool.ackMode === "spool" ? new Spool(config.spool.dir, tunnel, log) : undefined;
@@ -53,6 +52,7 @@ const server = await startDimseServer({
   ...(config.dimse.acceptedCallingAeTitles.length > 0 ? { acceptedCallingAeTitles: config.dimse.acceptedCallingAeTitles } : {}),
   artimTimeoutMs: config.dimse.artimTimeoutMs,
   idleTimeoutMs: config.dimse.idleTimeoutMs,
+  identity: { policy: config.identity, verifyJwt: edgeJwtVerifier(tunnel, 10_000) },
   ...(config.tls.cert
     ? {
         tls: {
@@ -77,6 +77,8 @@ const server = await startDimseServer({
       }
     },
     async store(ctx) {
+      // Spooled instances are forwarded later, when a JWT may have expired:
+      // the agent checked the write scope now and vouches for them then.
       const meta = fileMetaInformation({
         sopClassUid: ctx.sopClassUid,
         sopInstanceUid: ctx.sopInstanceUid,
@@ -87,7 +89,7 @@ const server = await startDimseServer({
       });
       const bytes = part10(meta, ctx.dataset);
       if (spool) return spool.accept(bytes);
-      return forwardToEdge(tunnel, { sopInstanceUid: ctx.sopInstanceUid, callingAeTitle: ctx.callingAeTitle }, bytes);
+      return forwardToEdge(withIdentity(tunnel, ctx.identity.identity), { sopInstanceUid: ctx.sopInstanceUid, callingAeTitle: ctx.callingAeTitle }, bytes);
     },
     find: (request, signal) => findThroughEdge(tunnel, request, signal),
     retrieve,

@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "smol-toml";
+import type { DimseUser, IdentityPolicy } from "../identity/identity";
+import { isPasswordHash } from "../identity/password";
 
 /**
  * One peer the agent opens associations to: a C-MOVE destination, or the
@@ -44,6 +46,8 @@ export interface AgentConfig {
   spool: { dir: string; ackMode: AckMode };
   /** `[[ae_table]]` in TOML, or DICOMEDGE_AE_TABLE as a JSON array of the same entries. */
   aeTable: AeTableEntry[];
+  /** DIMSE User Identity Negotiation (PS3.7 D.3.3.7); users in `[[identity.users]]` or DICOMEDGE_IDENTITY_USERS (JSON). */
+  identity: IdentityPolicy;
 }
 
 export const DEFAULTS: AgentConfig = {
@@ -62,6 +66,9 @@ export const DEFAULTS: AgentConfig = {
   edge: { url: "http://127.0.0.1:8787", agentId: "local", agentKey: "" },
   spool: { dir: "./spool", ackMode: "edge" },
   aeTable: [],
+  // Modalities rarely authenticate: by default an association without an
+  // identity may store and query, and the AE title checks still apply.
+  identity: { required: false, acceptJwt: true, anonymousScopes: ["read", "write"], users: [] },
 };
 
 /** Every key can be set from the environment, for tests and systemd units. */
@@ -85,6 +92,9 @@ const ENVIRONMENT: [name: string, section: keyof AgentConfig, key: string][] = [
   ["DICOMEDGE_AGENT_KEY", "edge", "agentKey"],
   ["DICOMEDGE_SPOOL_DIR", "spool", "dir"],
   ["DICOMEDGE_ACK_MODE", "spool", "ackMode"],
+  ["DICOMEDGE_IDENTITY_REQUIRED", "identity", "required"],
+  ["DICOMEDGE_IDENTITY_ACCEPT_JWT", "identity", "acceptJwt"],
+  ["DICOMEDGE_IDENTITY_ANONYMOUS_SCOPES", "identity", "anonymousScopes"],
 ];
 
 /**
@@ -106,6 +116,13 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
         if (!(camel in config[section]!)) throw new Error(`${path}: unknown key ${section}.${key}`);
         config[section]![camel] = value;
       }
+    }
+  }
+  if (env.DICOMEDGE_IDENTITY_USERS !== undefined) {
+    try {
+      (config.identity as Record<string, unknown>).users = JSON.parse(env.DICOMEDGE_IDENTITY_USERS);
+    } catch {
+      throw new Error("DICOMEDGE_IDENTITY_USERS must be a JSON array of {username, password_hash, scopes}");
     }
   }
   if (env.DICOMEDGE_AE_TABLE !== undefined) {
@@ -168,8 +185,43 @@ function aeTableEntries(value: unknown, where: string): AeTableEntry[] {
   });
 }
 
+const SCOPES = ["read", "write", "delete", "admin"];
+
+function scopeList(value: unknown, where: string): string[] {
+  if (!Array.isArray(value) || !value.every((s) => typeof s === "string" && SCOPES.includes(s))) {
+    throw new Error(`${where} must be a list of scopes (${SCOPES.join(", ")})`);
+  }
+  return [...new Set(value as string[])];
+}
+
+/** [[identity.users]]: snake_case keys as written, checked, and camelCase after. */
+function dimseUsers(value: unknown): DimseUser[] {
+  if (!Array.isArray(value)) throw new Error("identity.users must be a list of [[identity.users]] entries");
+  const names = new Set<string>();
+  return value.map((raw, i) => {
+    const entry = raw as Record<string, unknown>;
+    const at = `identity.users[${i}]`;
+    if (typeof entry !== "object" || entry === null) throw new Error(`${at} must be a table`);
+    for (const key of Object.keys(entry)) if (!["username", "password_hash", "scopes"].includes(key)) throw new Error(`${at}: unknown key ${key}`);
+    // PS3.7 D.3.3.7.1: the username is compared as sent, so it is kept as written: no trimming.
+    if (typeof entry.username !== "string" || entry.username === "") throw new Error(`${at}: username is required`);
+    if (names.has(entry.username)) throw new Error(`${at}: username ${entry.username} appears twice`);
+    names.add(entry.username);
+    if (typeof entry.password_hash !== "string" || !isPasswordHash(entry.password_hash)) {
+      throw new Error(`${at}: password_hash must be a scrypt hash from \`npm run -s agent:hash-password\`, never the passcode itself`);
+    }
+    return { username: entry.username, passwordHash: entry.password_hash, scopes: scopeList(entry.scopes, `${at}: scopes`) };
+  });
+}
+
 function validate(config: AgentConfig): AgentConfig {
   const { dimse, edge, spool, tls } = config;
+  config.identity = {
+    required: config.identity.required,
+    acceptJwt: config.identity.acceptJwt,
+    anonymousScopes: scopeList(config.identity.anonymousScopes, "identity.anonymous_scopes"),
+    users: dimseUsers(config.identity.users),
+  };
   if (!isAeTitle(dimse.aeTitle)) throw new Error(`dimse.ae_title "${dimse.aeTitle}" is not a valid AE title`);
   for (const [key, value, min, max] of [
     ["dimse.port", dimse.port, 0, 65535],

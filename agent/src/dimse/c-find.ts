@@ -15,6 +15,7 @@ import { writeDataset } from "@dicom-edge/shared/dicom/dataset-codec";
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { TunnelError } from "@dicom-edge/shared/tunnel/errors";
+import type { TunnelIdentity } from "@dicom-edge/shared/tunnel/identity";
 import { jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import type { EdgeLink } from "../store/forward.ts";
@@ -67,6 +68,8 @@ export interface FindRequest {
   /** The request identifier (PS3.4 C.4.1.1.3.1) in DICOM JSON. */
   identifier: DicomJson;
   callingAeTitle: string;
+  /** Who asks (PS3.7 D.3.3.7), for the edge to check the read scope. */
+  identity?: TunnelIdentity;
 }
 
 /**
@@ -94,6 +97,7 @@ export async function* findThroughEdge(link: EdgeLink, request: FindRequest, sig
       model: request.model,
       ...(request.level !== undefined ? { level: request.level } : {}),
       callingAeTitle: request.callingAeTitle,
+      ...(request.identity ? { identity: request.identity } : {}),
     });
   } catch {
     return { status: FindStatus.OutOfResources, errorComment: "edge unreachable" };
@@ -163,7 +167,7 @@ export interface CFindMessage {
  */
 export async function performCFind(
   message: CFindMessage,
-  peer: { callingAeTitle: string },
+  peer: { callingAeTitle: string; identity?: { identity: TunnelIdentity } },
   search: FindService,
   cancels: Cancels,
   sendPending: (response: Command, identifier: Uint8Array) => Promise<void>,
@@ -190,7 +194,7 @@ export async function performCFind(
     if ("error" in decoded) return respond({ status: FindStatus.UnableToProcess, errorComment: decoded.error });
     const identifier = decoded.identifier;
     const level = identifier["00080052"]?.Value?.[0];
-    matches = search({ model, ...(typeof level === "string" ? { level: level.trim() } : {}), identifier, callingAeTitle: peer.callingAeTitle }, signal);
+    matches = search({ model, ...(typeof level === "string" ? { level: level.trim() } : {}), identifier, callingAeTitle: peer.callingAeTitle, ...(peer.identity ? { identity: peer.identity.identity } : {}) }, signal);
     for (;;) {
       const next = await matches.next();
       if (next.done) return respond(signal.aborted ? CANCELLED : next.value);

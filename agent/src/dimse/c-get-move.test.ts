@@ -12,7 +12,6 @@ import type { RetrieveItem, RetrievePlan } from "@dicom-edge/shared/tunnel/retri
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AeTableEntry } from "../config/config.ts";
-import { planRetrieve } from "../retrieve/edge-source.ts";
 import { dcmtk, startStorescp, type Storescp } from "../testing/dcmtk.ts";
 import { writtenDatasets } from "../testing/part10.ts";
 import { startTestServer } from "../testing/server.ts";
@@ -127,7 +126,6 @@ async function startScp(edge: ReturnType<typeof testEdge>, table: AeTableEntry[]
     aeTitle: "EDGE",
     maxPduLength: 16384,
     timeoutMs: 5000,
-    plan: (request) => planRetrieve(link, request),
     destination: (title) => table.find((e) => e.title === title),
   };
   server = await startTestServer({ handlers: { retrieve } });

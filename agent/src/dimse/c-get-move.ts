@@ -14,7 +14,7 @@
 import { writeDataset } from "@dicom-edge/shared/dicom/dataset-codec";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import type { AeTableEntry } from "../config/config.ts";
-import type { Planned, RetrieveRequest } from "../retrieve/edge-source.ts";
+import { planRetrieve } from "../retrieve/edge-source.ts";
 import { moveInstances, type MoveRun, type MoveSettings } from "../retrieve/move.ts";
 import { prepareStore } from "../retrieve/store.ts";
 import { RetrieveStatus, failedListIdentifier, finalStatus, runSubOperations, type Counts } from "../retrieve/sub-operations.ts";
@@ -42,9 +42,8 @@ export function isRetrieveSopClass(uid: string): boolean {
   return Object.hasOwn(SOP_CLASSES, uid);
 }
 
-/** What the SCP needs: the edge, the AE table, our identity towards destinations. */
+/** What the SCP needs: the edge (`link`), the AE table, our identity towards destinations. */
 export interface RetrieveService extends MoveSettings {
-  plan(request: RetrieveRequest): Promise<Planned>;
   destination(aeTitle: string): AeTableEntry | undefined;
 }
 
@@ -83,7 +82,7 @@ export async function performRetrieve(message: IncomingMessage, association: Ass
   try {
     const decoded = await decodeIdentifier(message.dataset, context.transferSyntax);
     if ("error" in decoded) return respond(RetrieveStatus.UnableToProcess, undefined, decoded.error);
-    const planned = await service.plan({ model: sopClass.model, identifier: decoded.identifier, callingAeTitle: association.callingAeTitle });
+    const planned = await planRetrieve(service.link, { model: sopClass.model, identifier: decoded.identifier, callingAeTitle: association.callingAeTitle });
     if (planned.kind === "refused") return respond(planned.outcome.status, undefined, planned.outcome.errorComment?.slice(0, 64));
     const { plan, items } = planned;
     const progress = async (counts: Counts) => {

@@ -19,12 +19,16 @@ import { isFindSopClass, performCFind, type FindService } from "./c-find.ts";
 import { isRetrieveSopClass, performRetrieve, type RetrieveService } from "./c-get-move.ts";
 import { CommandField, type Command } from "./command.ts";
 import { VERIFICATION_SOP_CLASS, isStorageSopClass } from "./storage-sop-classes.ts";
+import { NOT_AUTHORIZED } from "@dicom-edge/shared/tunnel/identity";
+import { decideIdentity, withIdentity, type EstablishedIdentity, type IdentityPolicy, type JwtVerifier } from "../identity/identity.ts";
 import { bcp195ContextOptions, type Pem } from "../tls/profile.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "./identity.ts";
 
 export interface AssociationContext {
   callingAeTitle: string;
   calledAeTitle: string;
+  /** Who the peer proved to be (PS3.7 D.3.3.7), and the scopes that gives it. */
+  identity: EstablishedIdentity;
   /** The peer's address, for logs and access control. */
   remoteAddress: string;
   /** Set when the association runs over DICOM-TLS, for audit logs. */
@@ -136,9 +140,20 @@ export interface DimseServerOptions {
    * for this long is aborted (A-ABORT, source 0) and closed, ms. Default 5 min.
    */
   idleTimeoutMs?: number;
+  /**
+   * User Identity Negotiation (PS3.7 D.3.3.7): who may associate, and the
+   * scopes each gets. Default: identity optional, an anonymous association
+   * may read and write, JWTs are refused (nobody to verify them).
+   */
+  identity?: { policy: IdentityPolicy; verifyJwt: JwtVerifier };
   /** Diagnostics sink, one line per event (protocol errors, aborts, rejections, TLS handshake failures). */
   log?(message: string): void;
 }
+
+const DEFAULT_IDENTITY: { policy: IdentityPolicy; verifyJwt: JwtVerifier } = {
+  policy: { required: false, acceptJwt: false, anonymousScopes: ["read", "write"], users: [] },
+  verifyJwt: async () => "unreachable",
+};
 
 export interface DimseServer {
   /** The plain TCP port; when `plain` is false, the TLS port (so there is always one to report). */
@@ -155,6 +170,14 @@ const DEFAULT_ARTIM_TIMEOUT_MS = 30_000;
 
 /** PS3.7 C.4.2 / Annex C: Refused: SOP Class not supported. */
 const SOP_CLASS_NOT_SUPPORTED = Status.SOPClassNotSupported;
+/** The scope each request needs, as its DICOMweb counterpart does. */
+const REQUIRED_SCOPE: Record<number, string> = {
+  [CommandField.CStoreRq]: "write",
+  [CommandField.CFindRq]: "read",
+  [CommandField.CGetRq]: "read",
+  [CommandField.CMoveRq]: "read",
+};
+
 /** PS3.7 C.5.1: Unrecognized Operation. */
 const UNRECOGNIZED_OPERATION = 0x0211;
 
@@ -197,6 +220,8 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
     implementationVersionName: options.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME,
   };
   const associations = new Set<Association>();
+  const identities = new WeakMap<Association, EstablishedIdentity>();
+  const identityOptions = options.identity ?? DEFAULT_IDENTITY;
 
   const onMessage = async (
     message: IncomingMessage,
@@ -205,9 +230,11 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
     tlsPeer: TlsPeer | undefined,
   ): Promise<Command | Reply | undefined> => {
     const { command, context } = message;
+    const identity = identities.get(association)!;
     const base: AssociationContext = {
       callingAeTitle: association.callingAeTitle,
       calledAeTitle: association.calledAeTitle,
+      identity,
       remoteAddress,
       ...(tlsPeer ? { tls: tlsPeer } : {}),
     };
@@ -219,6 +246,14 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
       ...(result.errorComment !== undefined ? { errorComment: result.errorComment } : {}),
       ...extraFields,
     });
+
+    // The association's scopes, checked here before anything reaches the
+    // edge (which checks them again): C-STORE writes, C-FIND/C-GET/C-MOVE read.
+    const needed = REQUIRED_SCOPE[command.commandField];
+    if (needed && !identity.scopes.includes(needed)) {
+      const denied = { status: NOT_AUTHORIZED, errorComment: `${identity.subject} lacks the ${needed} scope`.slice(0, 64) };
+      return respond(command.commandField | 0x8000, denied, command.commandField === CommandField.CStoreRq ? { affectedSopInstanceUid: command.affectedSopInstanceUid ?? "" } : {});
+    }
 
     switch (command.commandField) {
       case CommandField.CEchoRq: {
@@ -255,7 +290,7 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
       case CommandField.CMoveRq: {
         const retrieve = options.handlers.retrieve;
         if (!retrieve || !isRetrieveSopClass(context.abstractSyntax)) return respond(command.commandField | 0x8000, { status: SOP_CLASS_NOT_SUPPORTED });
-        return performRetrieve(message, association, retrieve, cancelsOf(association));
+        return performRetrieve(message, association, { ...retrieve, link: withIdentity(retrieve.link, identity.identity) }, cancelsOf(association));
       }
       case CommandField.CCancelRq:
         // PS3.7 9.3.2.3: C-CANCEL has no response; it stops the C-FIND, C-GET or C-MOVE it names.
@@ -274,13 +309,24 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
       maxPduLength: options.maxPduLength,
       artimTimeoutMs: options.artimTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
-      negotiate: (rq) => {
+      negotiate: async (rq) => {
         const max = options.maxAssociations;
         // Count the established ones plus this one.
         const open = [...associations].filter((a) => a !== association && (a.state === "Sta6" || a.state === "Sta8")).length;
         if (max !== undefined && open >= max) return { reject: Reject.localLimitExceeded };
         const result = negotiate(rq, policy);
-        if ("reject" in result) log("associate-rj", `${rq.callingAeTitle} -> ${rq.calledAeTitle}: ${JSON.stringify(result.reject)}`);
+        if ("reject" in result) {
+          log("associate-rj", `${rq.callingAeTitle} -> ${rq.calledAeTitle}: ${JSON.stringify(result.reject)}`);
+          return result;
+        }
+        // PS3.7 D.3.3.7: the identity is decided with the rest of the association.
+        const decision = await decideIdentity(rq.userInformation.userIdentityRq, identityOptions.policy, identityOptions.verifyJwt);
+        if ("reject" in decision) {
+          log("associate-rj", `${rq.callingAeTitle} -> ${rq.calledAeTitle}: ${decision.reason}`);
+          return { reject: decision.reject };
+        }
+        identities.set(association, decision.accept);
+        if (decision.serverResponse) result.accept.userInformation.userIdentityAc = { serverResponse: decision.serverResponse, raw: decision.serverResponse };
         return result;
       },
       onMessage: (message, a) => onMessage(message, a, remoteAddress, tlsPeer),

@@ -6,11 +6,16 @@
  */
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { jsonLine } from "@dicom-edge/shared/tunnel/json-lines";
+import type { TunnelIdentity } from "@dicom-edge/shared/tunnel/identity";
 import type { SendMeta, SendOutcome, SendProgress } from "@dicom-edge/shared/tunnel/retrieve";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import type { RetrieveService } from "../dimse/c-get-move.ts";
+import { withIdentity } from "../identity/identity.ts";
+import { planRetrieve } from "./edge-source.ts";
 import { moveInstances } from "./move.ts";
 import { RetrieveStatus, finalStatus } from "./sub-operations.ts";
+
+const SEND_IDENTITY: TunnelIdentity = { kind: "agent", subject: "SEND from the edge", scopes: ["read"] };
 
 /** Serves one `send` stream to its RESULT; the edge's RESET cancels it. */
 export async function serveSend(stream: TunnelStream, meta: Partial<SendMeta>, service: RetrieveService): Promise<void> {
@@ -27,12 +32,14 @@ async function send(stream: TunnelStream, meta: Partial<SendMeta>, service: Retr
   if (typeof meta.identifier !== "object" || meta.identifier === null) {
     return { status: RetrieveStatus.IdentifierDoesNotMatchSOPClass, ...none, errorComment: "send without an identifier" };
   }
-  const planned = await service.plan({ model: "study", identifier: meta.identifier as DicomJson, callingAeTitle: service.aeTitle });
+  // The edge asked for this SEND after checking its caller's read scope; the agent's own streams for it say so.
+  const link = withIdentity(service.link, SEND_IDENTITY);
+  const planned = await planRetrieve(link, { model: "study", identifier: meta.identifier as DicomJson, callingAeTitle: service.aeTitle });
   if (planned.kind === "refused") return { status: planned.outcome.status, ...none, ...(planned.outcome.errorComment ? { errorComment: planned.outcome.errorComment } : {}) };
 
   // The edge cancels by resetting the stream; a progress line that cannot be written says so.
   const cancel = new AbortController();
-  const run = await moveInstances(service, {
+  const run = await moveInstances({ ...service, link }, {
     destination,
     plan: planned.plan,
     items: planned.items,

@@ -4,7 +4,16 @@ import { mkdir, open, readdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { nextDelay } from "@dicom-edge/shared/tunnel/backoff";
+import { NOT_AUTHORIZED, type TunnelIdentity } from "@dicom-edge/shared/tunnel/identity";
+import { withIdentity } from "../identity/identity";
 import { forwardToEdge, type EdgeLink, type StoreStatus } from "../store/forward";
+
+/**
+ * Spooled instances were acknowledged after the agent checked the write
+ * scope of their association (dimse/server.ts); it vouches for them when
+ * they drain, possibly long after a caller's JWT expired.
+ */
+const SPOOL_IDENTITY: TunnelIdentity = { kind: "agent", subject: "spool", scopes: ["write"] };
 
 /**
  * The spool (ack mode "spool"): a C-STORE is acknowledged once its Part-10
@@ -91,7 +100,7 @@ export class Spool {
         continue;
       }
       const path = join(this.queue, next);
-      const result = await forwardToEdge(this.link, { source: "spool" }, createReadStream(path, { highWaterMark: 1 << 20 }));
+      const result = await forwardToEdge(withIdentity(this.link, SPOOL_IDENTITY), { source: "spool" }, createReadStream(path, { highWaterMark: 1 << 20 }));
       if (isStored(result.status)) {
         await unlink(path);
         failures = 0;
@@ -124,9 +133,9 @@ function isStored(status: number): boolean {
   return status === Status.Success || (status & 0xf000) === 0xb000;
 }
 
-/** A9xx, Cxxx and 0122 will not change on retry; A7xx and 0110 may. */
+/** A9xx, Cxxx, 0122 and 0124 will not change on retry; A7xx and 0110 may. */
 function isPermanent(status: number): boolean {
-  return (status & 0xff00) === 0xa900 || (status & 0xf000) === 0xc000 || status === Status.SOPClassNotSupported;
+  return (status & 0xff00) === 0xa900 || (status & 0xf000) === 0xc000 || status === Status.SOPClassNotSupported || status === NOT_AUTHORIZED;
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -55,8 +55,12 @@ export class AssociationRejectedError extends Error {
 export interface AssociationOptions {
   /** Our Maximum Length for P-DATA-TF (PS3.8 D.1), advertised in our RQ or AC. */
   maxPduLength: number;
-  /** Acceptor: decides the peer's A-ASSOCIATE-RQ (see negotiation.ts). */
-  negotiate?(rq: AssociateRq): NegotiationResult;
+  /**
+   * Acceptor: decides the peer's A-ASSOCIATE-RQ (see negotiation.ts); may
+   * take a while (a user identity checked by the edge), during which the
+   * association waits in Sta3 and a peer's A-ABORT or close still ends it.
+   */
+  negotiate?(rq: AssociateRq): NegotiationResult | Promise<NegotiationResult>;
   /** Requestor: the A-ASSOCIATE-RQ to send on the (already connected) socket. */
   request?: AssociateRq;
   /**
@@ -357,7 +361,23 @@ export class Association {
       this.dispatch({ type: "reject", rejection: Reject.noReasonGiven });
       return;
     }
-    const result = this.options.negotiate(rq);
+    const decided = this.options.negotiate(rq);
+    if (!(decided instanceof Promise)) {
+      this.applyNegotiation(decided);
+      return;
+    }
+    decided.then(
+      (result) => this.applyNegotiation(result),
+      (error: unknown) => {
+        this.options.onProtocolEvent?.({ kind: "handler-error", message: `negotiation failed: ${error instanceof Error ? error.message : String(error)}` });
+        this.applyNegotiation({ reject: Reject.noReasonGiven });
+      },
+    );
+  }
+
+  private applyNegotiation(result: NegotiationResult): void {
+    // The peer may have aborted or gone while we decided.
+    if (this.stateName !== "Sta3") return;
     if ("reject" in result) {
       this.dispatch({ type: "reject", rejection: result.reject });
       return;
