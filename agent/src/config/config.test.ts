@@ -100,4 +100,25 @@ ca = "/etc/dicom-edge/ca.pem"
     expect(config.edge.agentId).toBe("radiology-1");
     expect(config.aeTable.map((e) => e.title)).toEqual(["WORKSTATION1", "PACS"]);
   });
+
+  it("reads the identity section: users with scrypt hashes, never a passcode", async () => {
+    const hash = "$scrypt$ln=15,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+    const path = await file(`
+[identity]
+required = true
+anonymous_scopes = []
+
+[[identity.users]]
+username = "ct scanner "
+password_hash = "${hash}"
+scopes = ["write"]
+`);
+    const config = await loadConfig(path, { DICOMEDGE_AGENT_KEY: "k" });
+    expect(config.identity).toEqual({ required: true, acceptJwt: true, anonymousScopes: [], users: [{ username: "ct scanner ", passwordHash: hash, scopes: ["write"] }] });
+    const env = (users: unknown) => ({ DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_IDENTITY_USERS: JSON.stringify(users) });
+    await expect(loadConfig(undefined, env([{ username: "a", password_hash: "plain text", scopes: ["write"] }]))).rejects.toThrow(/scrypt hash/);
+    await expect(loadConfig(undefined, env([{ username: "a", password_hash: hash, scopes: ["root"] }]))).rejects.toThrow(/list of scopes/);
+    await expect(loadConfig(undefined, env([{ username: "a", password_hash: hash, scopes: [] }, { username: "a", password_hash: hash, scopes: [] }]))).rejects.toThrow(/twice/);
+    await expect(loadConfig(undefined, { DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_IDENTITY_ANONYMOUS_SCOPES: "read,everything" })).rejects.toThrow(/anonymous_scopes/);
+  });
 });

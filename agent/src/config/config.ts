@@ -216,6 +216,9 @@ function dimseUsers(value: unknown): DimseUser[] {
 
 function validate(config: AgentConfig): AgentConfig {
   const { dimse, edge, spool, tls } = config;
+  for (const key of ["required", "acceptJwt"] as const) {
+    if (typeof config.identity[key] !== "boolean") throw new Error(`identity.${key === "acceptJwt" ? "accept_jwt" : key} must be true or false`);
+  }
   config.identity = {
     required: config.identity.required,
     acceptJwt: config.identity.acceptJwt,
