@@ -5,6 +5,6 @@ import { defineConfig } from "vitest/config";
 // end-to-end tests against `wrangler dev` (e2e/vitest.config.ts).
 export default defineConfig({
   test: {
-    include: ["shared/src/**/*.test.ts", "agent/src/**/*.test.ts"],
+    include: ["shared/src/**/*.test.ts", "agent/src/**/*.test.ts", "edge/cli/**/*.test.ts"],
   },
 });
