@@ -16,6 +16,9 @@ export default defineConfig(async () => ({
           TEST_MIGRATIONS: await readD1Migrations(path.join(root, "edge/migrations")),
           // The agents the tests connect as (edge/test/send.test.ts); the secret in production.
           AGENT_KEYS: JSON.stringify({ "site-a": "test-key-site-a", "site-b": "test-key-site-b" }),
+          // The tests of the routes themselves call SELF without tokens; the
+          // auth tests call the app with an env where auth is on (edge/test/auth.ts).
+          AUTH_DISABLED: "local-development-only",
         },
       },
     }),
@@ -23,5 +26,7 @@ export default defineConfig(async () => ({
   test: {
     include: ["edge/src/**/*.test.ts", "edge/test/**/*.test.ts"],
     setupFiles: ["edge/test/apply-migrations.ts"],
+    // The OpenID Connect issuer's JWKS endpoint the auth tests fetch keys from.
+    globalSetup: ["edge/test/jwks-server.ts"],
   },
 }));

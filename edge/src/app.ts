@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import { admin } from "./admin/routes";
 import { connectAgent } from "./agents/connect";
 import { sendToAgent } from "./agents/send";
 import { backendFor } from "./backends/select";
@@ -8,9 +9,10 @@ import { dicomweb } from "./dicomweb/routes";
 import { DicomWebError, errorResponse } from "./dicomweb/errors";
 import type { Env } from "./env";
 import { health } from "./health/health";
+import { requireAuth, type AuthVariables } from "./auth";
 import { readTimeout } from "./http/read-timeout";
 
-export const app = new Hono<{ Bindings: Env }>();
+export const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
 
 // CORS on every response, errors and 404s included, so a browser viewer
 // (OHIF) sees the reason instead of an opaque network error; preflights for
@@ -29,8 +31,15 @@ app.use(
 // Never a hang: a read the storage does not answer gets a 503 instead.
 app.use("*", readTimeout(15_000));
 
-app.get("/health", (c) => health(c.env, backendFor(c.env)));
+// Bearer tokens (RFC 6750) and the scope of each route (auth/access.ts);
+// after CORS, so preflights need no token, and before every route, so a
+// refused request reads and writes nothing.
+app.use("*", requireAuth());
+
+// Public for load balancers; agent ids only for an admin (or with auth off).
+app.get("/health", (c) => health(c.env, backendFor(c.env), { listAgents: c.var.authDisabled === true || c.var.principal?.scopes.includes("admin") === true }));
 app.route("/dicomweb", dicomweb);
+app.route("/admin", admin);
 app.get("/agents/:id/connect", (c) => connectAgent(c.req.raw, c.env, c.req.param("id")));
 app.post("/agents/:id/send", (c) => sendToAgent(c.req.raw, c.env, c.req.param("id")));
 

@@ -83,6 +83,11 @@ const answer =
   (progress: SendProgress[], outcome: SendOutcome): Script =>
   async (stream) => {
     for (const line of progress) await stream.write(jsonLine(line));
+    // In vitest-pool-workers, frames a test's client WebSocket sends in quick
+    // succession sometimes reach the Durable Object out of order (a RESULT
+    // before the DATA sent ahead of it was seen in about one run in ten); a
+    // real agent's connection is one ordered TCP stream. Let the DATA land first.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     stream.sendResult(outcome);
   };
 

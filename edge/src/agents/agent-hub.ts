@@ -1,35 +1,66 @@
 import { DurableObject } from "cloudflare:workers";
-import { Status } from "@dicom-edge/shared/dicom/status";
-import type { FetchMeta, RetrieveMeta } from "@dicom-edge/shared/tunnel/retrieve";
-import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
-import { backendFor } from "../backends/select";
+import { TunnelSession } from "@dicom-edge/shared/tunnel/session";
 import { errorResponse } from "../dicomweb/errors";
 import type { Env } from "../env";
-import { findOutcome, type FindMeta } from "./find";
-import { echoOutcome, storeOutcome } from "./operations";
-import { fetchOutcome, retrieveOutcome } from "./retrieve";
+import { PrincipalCache } from "./identity";
+import { revokedAt } from "./revocations";
 import { parseSendRequest, sendResponse, sendThroughAgent } from "./send";
+import { serveStream } from "./serve";
+
+/** What each accepted socket carries through hibernation. */
+interface Attachment {
+  agentId: string;
+  connection: string;
+}
 
 /**
  * One Durable Object per on-prem agent (DESIGN: The tunnel): it holds the
  * agent's WebSocket with the hibernation API and serves the streams the
  * agent opens through the shared tunnel protocol (echo, store, find,
- * retrieve, fetch), and opens `send` streams toward it. The session is
- * rebuilt after hibernation; hibernation only happens while no stream is
- * open and no request is in flight, so nothing in flight is lost by it.
+ * retrieve, fetch, authenticate: serve.ts), and opens `send` streams
+ * toward it. The session is rebuilt after hibernation; hibernation only
+ * happens while no stream is open and no request is in flight, so nothing
+ * in flight is lost by it.
  */
 export class AgentHub extends DurableObject<Env> {
   private session: TunnelSession | undefined;
+  /**
+   * The connection the session belongs to (the newest socket). A replaced
+   * socket's late frames or close must neither reach nor end its
+   * successor's session. Unknown after hibernation, when only one socket
+   * is left anyway.
+   */
+  private activeConnection: string | undefined;
+  /** Verified JWT identities of DIMSE operations, for a minute at most (identity.ts). */
+  private readonly principals = new PrincipalCache();
 
-  /** The Worker forwards two requests here: the agent's WebSocket (connect.ts) and a send toward it (send.ts). */
+  /**
+   * The Worker forwards three requests here: the agent's WebSocket
+   * (connect.ts), a send toward it (send.ts), and a disconnect when an admin
+   * revokes the agent (admin/agents.ts).
+   */
   override async fetch(request: Request): Promise<Response> {
     const agentId = request.headers.get("x-agent-id") ?? "";
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return this.acceptAgent(agentId);
-    if (request.method === "POST" && new URL(request.url).pathname.endsWith("/send")) return this.send(request, agentId);
+    const path = new URL(request.url).pathname;
+    if (request.method === "POST" && path.endsWith("/send")) return this.send(request, agentId);
+    if (request.method === "POST" && path.endsWith("/disconnect")) return this.disconnect(agentId);
     return errorResponse(404, "no such resource");
   }
 
-  private async acceptAgent(agentId: string): Promise<Response> {
+  /**
+   * The revocation is checked again here, with no other event in between
+   * (blockConcurrencyWhile): a revocation that lands while an agent connects
+   * either is seen here or finds the socket to close in `disconnect`.
+   */
+  private acceptAgent(agentId: string): Promise<Response> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      if ((await revokedAt(this.env.DB, agentId)) !== undefined) return errorResponse(403, `agent ${agentId} is revoked`);
+      return this.accept(agentId);
+    });
+  }
+
+  private async accept(agentId: string): Promise<Response> {
     const pair = new WebSocketPair();
     const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
     // One connection per agent: a reconnecting agent replaces its old socket.
@@ -37,7 +68,9 @@ export class AgentHub extends DurableObject<Env> {
     this.session?.close("replaced by a new connection");
     this.session = undefined;
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ agentId });
+    const connection = crypto.randomUUID();
+    server.serializeAttachment({ agentId, connection } satisfies Attachment);
+    this.activeConnection = connection;
     await this.env.DB.prepare(
       "INSERT INTO agent_connections (agent_id, connected_at) VALUES (?1, ?2) ON CONFLICT (agent_id) DO UPDATE SET connected_at = excluded.connected_at",
     )
@@ -52,11 +85,31 @@ export class AgentHub extends DurableObject<Env> {
    * After hibernation the session is rebuilt on the socket that survived it.
    */
   private async send(request: Request, agentId: string): Promise<Response> {
-    const ws = this.ctx.getWebSockets().find((socket) => socket.readyState === WebSocket.OPEN);
+    const ws = this.ctx.getWebSockets().find((socket) => socket.readyState === WebSocket.OPEN && this.isActive(socket));
     if (!ws) return errorResponse(503, `agent ${agentId} is not connected`);
     const send = parseSendRequest(await request.json());
     if ("reason" in send) return errorResponse(400, send.reason);
     return sendResponse(agentId, send, await sendThroughAgent(this.sessionFor(ws), send, request.signal));
+  }
+
+  /**
+   * The agent was revoked: its socket closes now (4001, an application
+   * code, RFC 6455 7.4.2), its open streams fail, and it no longer counts
+   * as connected. Its reconnects are refused until it is reinstated.
+   */
+  private async disconnect(agentId: string): Promise<Response> {
+    const sockets = this.ctx.getWebSockets();
+    this.session?.close("the agent was revoked");
+    this.session = undefined;
+    for (const ws of sockets) {
+      try {
+        ws.close(4001, "revoked");
+      } catch {
+        // Already closing: nothing left to cut.
+      }
+    }
+    await this.env.DB.prepare("DELETE FROM agent_connections WHERE agent_id = ?1").bind(agentId).run();
+    return Response.json({ agent: agentId, closed: sockets.length });
   }
 
   override async webSocketMessage(ws: WebSocket, message: ArrayBuffer | string): Promise<void> {
@@ -64,7 +117,12 @@ export class AgentHub extends DurableObject<Env> {
       ws.close(1003, "the tunnel carries binary frames only");
       return;
     }
+    if (!this.isActive(ws)) return;
     this.sessionFor(ws).receive(new Uint8Array(message));
+  }
+
+  private isActive(ws: WebSocket): boolean {
+    return this.activeConnection === undefined || (ws.deserializeAttachment() as Attachment).connection === this.activeConnection;
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -78,15 +136,18 @@ export class AgentHub extends DurableObject<Env> {
   }
 
   private async disconnected(ws: WebSocket, why: string): Promise<void> {
-    this.session?.close(why);
-    this.session = undefined;
-    const { agentId } = ws.deserializeAttachment() as { agentId: string };
+    if (this.isActive(ws)) {
+      this.session?.close(why);
+      this.session = undefined;
+    }
+    const { agentId } = ws.deserializeAttachment() as Attachment;
     if (this.ctx.getWebSockets().every((other) => other === ws)) {
       await this.env.DB.prepare("DELETE FROM agent_connections WHERE agent_id = ?1").bind(agentId).run();
     }
   }
 
   private sessionFor(ws: WebSocket): TunnelSession {
+    const { agentId } = ws.deserializeAttachment() as Attachment;
     this.session ??= new TunnelSession({
       role: "edge",
       send: (frame) => ws.send(frame),
@@ -95,45 +156,9 @@ export class AgentHub extends DurableObject<Env> {
       initialCredit: 1024 * 1024,
       onOpen: (stream, meta) => {
         // Keeps the object awake until the operation has answered.
-        this.ctx.waitUntil(this.serve(stream, meta));
+        this.ctx.waitUntil(serveStream(this.env, stream, meta, { agentId, principals: this.principals }));
       },
     });
     return this.session;
-  }
-
-  private async serve(stream: TunnelStream, meta: { kind: string } & Record<string, unknown>): Promise<void> {
-    const backend = backendFor(this.env);
-    try {
-      switch (meta.kind) {
-        case "echo":
-          stream.sendResult(await echoOutcome(backend));
-          return;
-        case "store":
-          stream.sendResult(await storeOutcome(backend, stream.readable));
-          return;
-        case "find": {
-          // Undefined: the agent cancelled (C-CANCEL), the stream is already gone.
-          const outcome = await findOutcome(backend, stream, meta as FindMeta);
-          if (outcome && !stream.closed) stream.sendResult(outcome);
-          return;
-        }
-        case "retrieve": {
-          const outcome = await retrieveOutcome(backend, stream, meta as unknown as RetrieveMeta);
-          if (outcome && !stream.closed) stream.sendResult(outcome);
-          return;
-        }
-        case "fetch": {
-          const outcome = await fetchOutcome(backend, stream, meta as unknown as FetchMeta);
-          if (outcome && !stream.closed) stream.sendResult(outcome);
-          return;
-        }
-        default:
-          stream.reset("unknown-kind", `no operation ${meta.kind}`);
-      }
-    } catch (error) {
-      console.error(`agent stream ${meta.kind} failed`, error);
-      if (stream.closed) return;
-      stream.sendResult({ status: Status.ProcessingFailure, errorComment: "the edge failed to process the operation" });
-    }
   }
 }

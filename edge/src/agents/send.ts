@@ -19,6 +19,7 @@ import type { Backend } from "../backends/backend";
 import { backendFor } from "../backends/select";
 import { errorResponse } from "../dicomweb/errors";
 import type { Env } from "../env";
+import { agentKey } from "./keys";
 
 /** PS3.4 C.4.2.1.5: Refused: Move Destination unknown. */
 export const MOVE_DESTINATION_UNKNOWN = 0xa801;
@@ -124,7 +125,7 @@ export async function missingScope(backend: Backend, request: SendRequest): Prom
  * is connected (503 there).
  */
 export async function sendToAgent(request: Request, env: Env, agentId: string): Promise<Response> {
-  if (!knownAgent(env, agentId)) return errorResponse(404, `unknown agent ${agentId}`);
+  if (agentKey(env, agentId) === undefined) return errorResponse(404, `unknown agent ${agentId}`);
   const mediaType = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (mediaType !== "application/json") return errorResponse(415, "the body must be application/json");
   const text = await readBounded(request.body, MAX_BODY_BYTES);
@@ -148,12 +149,6 @@ export async function sendToAgent(request: Request, env: Env, agentId: string): 
     body: JSON.stringify(send),
     signal: request.signal,
   });
-}
-
-/** The agent ids are the keys of the AGENT_KEYS secret (see connect.ts); with none configured there is no agent. */
-function knownAgent(env: Env, agentId: string): boolean {
-  if (!env.AGENT_KEYS) return false;
-  return Object.hasOwn(JSON.parse(env.AGENT_KEYS) as Record<string, string>, agentId);
 }
 
 /** The body as text, or undefined past `max` bytes: never more than `max` is buffered. */
