@@ -29,6 +29,14 @@ export interface AgentOptions {
   port?: number;
   /** C-MOVE and SEND destinations. */
   aeTable?: AeTableEntry[];
+  /** The key the agent signs its tunnel tokens with; AGENT_KEYS[id] by default. */
+  agentKey?: string;
+  /** More DICOMEDGE_* settings (identity, ...). */
+  env?: Record<string, string>;
+  /** An admin token, when the edge checks tokens: /health lists agent ids only to admins. */
+  adminToken?: string;
+  /** Return once the process runs, without waiting for the tunnel (an agent the edge will refuse). */
+  connected?: boolean;
 }
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -43,10 +51,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       DICOMEDGE_DIMSE_PORT: String(port),
       DICOMEDGE_EDGE_URL: options.base,
       DICOMEDGE_AGENT_ID: options.id,
-      DICOMEDGE_AGENT_KEY: AGENT_KEYS[options.id],
+      DICOMEDGE_AGENT_KEY: options.agentKey ?? AGENT_KEYS[options.id],
       DICOMEDGE_ACK_MODE: options.ackMode ?? "edge",
       ...(options.spoolDir ? { DICOMEDGE_SPOOL_DIR: options.spoolDir } : {}),
       ...(options.aeTable ? { DICOMEDGE_AE_TABLE: JSON.stringify(options.aeTable) } : {}),
+      ...options.env,
     },
   });
   let output = "";
@@ -72,8 +81,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   // Up when the edge lists the agent as connected.
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const health = (await (await fetch(`${options.base}/health`, { signal: AbortSignal.timeout(5000) })).json()) as { agents: { ids: string[] } };
-    if (health.agents.ids.includes(options.id) && output.includes("agent ")) return agent;
+    if (options.connected === false && output.includes("agent ")) return agent;
+    if (options.connected !== false && (await connectedAgents(options.base, options.adminToken)).includes(options.id) && output.includes("agent ")) return agent;
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await agent.stop();
       throw new Error(`agent did not come up:\n${output}`);
@@ -88,4 +97,11 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** The agent ids the edge lists as connected (GET /health; with auth on, only an admin sees them). */
+export async function connectedAgents(base: string, adminToken?: string): Promise<string[]> {
+  const response = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000), ...(adminToken ? { headers: { Authorization: `Bearer ${adminToken}` } } : {}) });
+  const health = (await response.json()) as { agents: { ids?: string[] } };
+  return health.agents.ids ?? [];
 }

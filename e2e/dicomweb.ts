@@ -14,6 +14,8 @@ export interface StowOptions {
   quoted?: boolean;
   /** Add a Content-Length header to each part, as Orthanc does. */
   partLengths?: boolean;
+  /** More request headers (Authorization). */
+  headers?: Record<string, string>;
 }
 
 /** A multipart/related STOW-RS body built as a stream from files and byte arrays. */
@@ -42,7 +44,7 @@ export async function stow(base: string, items: (string | Uint8Array)[], options
   const url = options.study ? `${base}/dicomweb/studies/${options.study}` : `${base}/dicomweb/studies`;
   return fetch(url, {
     method: "POST",
-    headers: { "Content-Type": `multipart/related; ${type}`, Accept: "application/dicom+json" },
+    headers: { "Content-Type": `multipart/related; ${type}`, Accept: "application/dicom+json", ...options.headers },
     body: stowBody(items, boundary, options.partLengths),
     duplex: "half",
     // A request that hangs fails the test instead of stalling the suite.

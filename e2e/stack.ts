@@ -7,6 +7,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../agent/src/testing/ports";
+import { createToken } from "../edge/cli/tokens";
+import type { MintOptions, Scope } from "../edge/src/auth/edge-tokens";
+
+/** A JSON Web Key, as the token code takes it (jose's type, which only edge/ resolves). */
+type JWK = MintOptions["privateJwk"];
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -18,10 +23,21 @@ export const AGENT_KEYS = {
   "e2e-spool": "e2e-spool-key-0123456789abcdef",
   "e2e-find": "e2e-find-key-0123456789abcdef0",
   "e2e-retrieve": "e2e-retrieve-key-0123456789abcd",
+  "e2e-auth": "e2e-auth-key-0123456789abcdef01",
 };
+
+/** Tokens a stack started with `auth` holds, by what they may do. */
+export type StackTokens = Record<"all" | "read" | "write" | "delete" | "admin", string>;
 
 export interface Stack {
   base: string;
+  /** With `auth`: bearer tokens minted into this stack's D1 before it started. */
+  tokens?: StackTokens;
+  /** Where its D1 and R2 live, and the config that serves them (for `wrangler d1 execute`). */
+  data: string;
+  config: string;
+  /** What wrangler and the Worker printed. */
+  log(): string;
   /** pid of the process group (wrangler and its workerd). */
   pgid: number;
   /** Removes the state folder too. */
@@ -59,8 +75,12 @@ async function freeze(dir: string): Promise<void> {
 /**
  * Starts wrangler dev on a fresh state folder. `options.base` reuses an
  * earlier stack's port and state (`restart` is the crash-and-come-back case).
+ * Without `auth` the edge runs with authentication off (the explicit
+ * local-development setting), as the feature tests need no tokens; with
+ * it, the edge verifies its own tokens, minted here with the `token` CLI's
+ * code into the stack's D1 before wrangler dev opens it.
  */
-export async function startStack(options: { state?: string; port?: number } = {}): Promise<Stack> {
+export async function startStack(options: { state?: string; port?: number; auth?: { privateJwk: JWK; publicJwk: JWK; tokens?: StackTokens } } = {}): Promise<Stack> {
   const state = options.state ?? (await mkdtemp(join(tmpdir(), "dicom-edge-e2e-")));
   // The bundle and its config live apart from the persisted D1 and R2 data:
   // wrangler watches the config's folder, and every write there reloads the Worker.
@@ -70,8 +90,21 @@ export async function startStack(options: { state?: string; port?: number } = {}
     await freeze(join(state, "bundle"));
     await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", data, "--config", config]);
   }
+  let tokens = options.auth?.tokens;
+  if (options.auth && !tokens) {
+    const target = { remote: false, persistTo: data, config };
+    const mint = async (name: string, scopes: Scope[]) => (await createToken(target, options.auth!.privateJwk, { name, scopes, expiresInSeconds: 3600 })).token;
+    tokens = {
+      all: await mint("e2e-all", ["read", "write", "delete", "admin"]),
+      read: await mint("e2e-read", ["read"]),
+      write: await mint("e2e-write", ["write"]),
+      delete: await mint("e2e-delete", ["delete"]),
+      admin: await mint("e2e-admin", ["admin"]),
+    };
+  }
+  const authVar = options.auth ? `TOKEN_PUBLIC_KEYS:${JSON.stringify({ keys: [options.auth.publicJwk] })}` : "AUTH_DISABLED:local-development-only";
   const port = options.port ?? (await freePort());
-  const args = ["dev", "--config", config, "--no-bundle", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", data, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`];
+  const args = ["dev", "--config", config, "--no-bundle", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", data, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`, "--var", authVar];
   const child = spawn(WRANGLER, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET } });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
@@ -90,6 +123,10 @@ export async function startStack(options: { state?: string; port?: number } = {}
   };
   const stack: Stack = {
     base,
+    ...(tokens ? { tokens } : {}),
+    data,
+    config,
+    log: () => log,
     pgid: child.pid!,
     kill,
     async stop() {
@@ -98,7 +135,7 @@ export async function startStack(options: { state?: string; port?: number } = {}
     },
     async restart() {
       await kill();
-      return startStack({ state, port });
+      return startStack({ state, port, ...(options.auth ? { auth: { ...options.auth, ...(tokens ? { tokens } : {}) } } : {}) });
     },
   };
   const deadline = Date.now() + 60_000;

@@ -43,9 +43,40 @@ export function requireAuth(): MiddlewareHandler<{ Bindings: Env; Variables: Aut
     const result = config.mode === "on" ? await authorizeRequest(authorization, access.scope, c.env) : { error: "unconfigured" as const, description: config.reason };
     if (isAuthFailure(result)) {
       logRefusal(c.req.method, c.req.path, result);
+      await discardBody(c.req.raw);
       return authFailureResponse(result);
     }
     c.set("principal", result);
     return next();
   };
+}
+
+/** Bodies up to this size are read and dropped before a refusal; larger ones are cancelled. */
+const DRAIN_LIMIT = 1024 * 1024;
+
+/**
+ * A refused request's body is never used. Small ones are read to the end
+ * first: wrangler dev's local proxy answers 503 "worker restarted" when a
+ * Worker responds while the request body is still unread, and clients
+ * (curl, dicomweb-client) expect to finish sending. A large upload is
+ * cancelled after DRAIN_LIMIT bytes rather than received in full.
+ */
+async function discardBody(request: Request): Promise<void> {
+  const body = request.body;
+  if (!body) return;
+  const reader = body.getReader();
+  let read = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+      if (read > DRAIN_LIMIT) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // A body that failed is as good as discarded.
+  }
 }
