@@ -241,4 +241,27 @@ describe("C-GET cancel and counts, with the agent's own requestor as the SCU", (
     expect(final.command).toMatchObject({ commandField: CommandField.CGetRsp, status: 0xfe00, numberOfRemainingSuboperations: 2, numberOfCompletedSuboperations: 2, numberOfFailedSuboperations: 0 });
     expect(received).toEqual([`${STUDY}.1.1`, `${STUDY}.1.2`]);
   });
+
+  it("aborts an association whose peer sends another request during a C-GET: held, it would wait on the responses behind it", async () => {
+    const port = await startScp(testEdge({ delayMs: 100 }));
+    const socket = net.connect(port, "127.0.0.1");
+    await once(socket, "connect");
+    const rq = associateRq("EDGE", { callingAeTitle: "GETTER", contexts: [[STUDY_ROOT_GET, EXPLICIT_LE], [CT, EXPLICIT_LE], ["1.2.840.10008.1.1", EXPLICIT_LE]], maxPduLength: 16384 });
+    rq.userInformation.roleSelections = [{ sopClassUid: CT, scuRole: 0, scpRole: 1 }];
+    const association: Association = new Association(socket, {
+      maxPduLength: 16384,
+      request: rq,
+      onMessage: async ({ command, dataset }) => {
+        for await (const _ of dataset ?? []) void _;
+        return { commandField: CommandField.CStoreRsp, affectedSopClassUid: CT, messageIdBeingRespondedTo: command.messageId ?? 0, status: 0 };
+      },
+    });
+    await association.established;
+    const identifier = writeDataset({ "00080052": { vr: "CS", Value: ["STUDY"] }, "0020000D": { vr: "UI", Value: [STUDY] } }, EXPLICIT_LE);
+    const get = association.request(1, { commandField: CommandField.CGetRq, affectedSopClassUid: STUDY_ROOT_GET, messageId: 1, priority: 0 }, identifier);
+    const echo = association.request(5, { commandField: CommandField.CEchoRq, affectedSopClassUid: "1.2.840.10008.1.1", messageId: 2 });
+    await expect(get).rejects.toThrow(/aborted/);
+    await expect(echo).rejects.toThrow(/aborted/);
+    await association.closed;
+  });
 });

@@ -144,6 +144,8 @@ export class Association {
   private dataset: DatasetReception | undefined;
   /** Operations started and not yet answered (response handed to the socket). */
   private inFlight = 0;
+  /** Of those, C-GETs: they send requests on this association and await the peer's responses. */
+  private runningGet = 0;
   private releasePending = false;
   /** Why the socket is paused: a full data set stream, or an operation waiting for its turn. */
   private pausedForBackpressure = false;
@@ -612,9 +614,18 @@ export class Association {
    * time. That keeps one operation and one response in memory per
    * association whatever the peer pipelines. C-CANCEL (PS3.7 9.3.2.3) is
    * the exception: it concerns the running operation and must reach it.
+   *
+   * Holding is no option while the running operation is a C-GET: its
+   * C-STORE sub-operations await responses that the peer sends after the
+   * held request, and would wait forever. That breach of the window is
+   * answered with A-ABORT.
    */
   private onCommand(context: AcceptedContext, command: Command): void {
     if (this.inFlight > 0 && command.commandField !== CommandField.CCancelRq) {
+      if (this.runningGet > 0) {
+        this.protocolError("a request beyond the asynchronous operations window during a C-GET", AbortReason.UnexpectedPduParameter);
+        return;
+      }
       this.waiting = { context, command };
       this.pausedForWindow = true;
       this.updateFlow();
@@ -657,6 +668,8 @@ export class Association {
     }
     const reception = dataset ? this.dataset : undefined;
     this.inFlight++;
+    const isGet = command.commandField === CommandField.CGetRq;
+    if (isGet) this.runningGet++;
     const message: IncomingMessage = dataset ? { context, command, dataset } : { context, command };
     void (async () => {
       let response: Command | Reply | undefined;
@@ -666,6 +679,7 @@ export class Association {
         this.options.onProtocolEvent?.({ kind: "handler-error", message: e instanceof Error ? e.message : String(e) });
         this.stopReading(reception);
         this.dispatch({ type: "local-abort" });
+        if (isGet) this.runningGet--;
         this.operationDone();
         return;
       }
@@ -683,6 +697,7 @@ export class Association {
           this.options.onProtocolEvent?.({ kind: "protocol-error", message: `response not sent: ${e instanceof Error ? e.message : String(e)}` });
         }
       }
+      if (isGet) this.runningGet--;
       this.operationDone();
       this.maybeRelease();
       this.touch();
