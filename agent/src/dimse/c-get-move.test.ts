@@ -264,4 +264,31 @@ describe("C-GET cancel and counts, with the agent's own requestor as the SCU", (
     await expect(echo).rejects.toThrow(/aborted/);
     await association.closed;
   });
+
+  it("aborts a C-GET whose peer never answers a C-STORE sub-operation, after the idle timeout", async () => {
+    tunnel = backToBack(testEdge().onOpen);
+    server = await startTestServer({ idleTimeoutMs: 1000, handlers: { retrieve: { link: tunnel.link, aeTitle: "EDGE", maxPduLength: 16384, destination: () => undefined } } });
+    const socket = net.connect(server.port, "127.0.0.1");
+    await once(socket, "connect");
+    const rq = associateRq("EDGE", { callingAeTitle: "GETTER", contexts: [[STUDY_ROOT_GET, EXPLICIT_LE], [CT, EXPLICIT_LE]], maxPduLength: 16384 });
+    rq.userInformation.roleSelections = [{ sopClassUid: CT, scuRole: 0, scpRole: 1 }];
+    const stores: string[] = [];
+    const association: Association = new Association(socket, {
+      maxPduLength: 16384,
+      request: rq,
+      // Takes the sub-operation's bytes and never answers.
+      onMessage: async ({ command, dataset }) => {
+        for await (const _ of dataset ?? []) void _;
+        stores.push(command.affectedSopInstanceUid ?? "");
+        return new Promise<never>(() => undefined);
+      },
+    });
+    await association.established;
+    const identifier = writeDataset({ "00080052": { vr: "CS", Value: ["STUDY"] }, "0020000D": { vr: "UI", Value: [STUDY] } }, EXPLICIT_LE);
+    const started = Date.now();
+    const get = association.request(1, { commandField: CommandField.CGetRq, affectedSopClassUid: STUDY_ROOT_GET, messageId: 1, priority: 0 }, identifier);
+    await expect(get).rejects.toThrow(/aborted/);
+    expect(stores).toEqual([`${STUDY}.1.1`]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });

@@ -390,14 +390,16 @@ export class Association {
     this.touch();
   }
 
-  // ---- idle timer: only while established and nothing is in progress
+  // ---- idle timer: only while established and nothing of ours is in progress
 
   private touch(): void {
     const ms = this.options.idleTimeoutMs ?? 300_000;
     clearTimeout(this.idle);
     if (this.stateName !== "Sta6" && this.stateName !== "Sta7" && this.stateName !== "Sta8") return;
     this.idle = setTimeout(() => {
-      if (this.inFlight > 0 || this.dataset || this.awaiting.size > 0) this.touch();
+      // Our own work in progress keeps it open; a peer that owes us a
+      // response (a C-STORE sub-operation) and stays silent does not.
+      if (this.awaiting.size === 0 && (this.inFlight > 0 || this.dataset)) this.touch();
       else this.dispatch({ type: "local-abort" });
     }, ms);
     this.idle.unref();
