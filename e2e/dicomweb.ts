@@ -39,17 +39,26 @@ export function stowBody(items: (string | Uint8Array)[], boundary: string, partL
 }
 
 export async function stow(base: string, items: (string | Uint8Array)[], options: StowOptions = {}): Promise<Response> {
-  const boundary = options.boundary ?? `${crypto.randomUUID()}-${crypto.randomUUID()}`;
-  const type = options.quoted ? `type="application/dicom"; boundary="${boundary}"` : `type=application/dicom; boundary=${boundary}`;
-  const url = options.study ? `${base}/dicomweb/studies/${options.study}` : `${base}/dicomweb/studies`;
-  return fetch(url, {
-    method: "POST",
-    headers: { "Content-Type": `multipart/related; ${type}`, Accept: "application/dicom+json", ...options.headers },
-    body: stowBody(items, boundary, options.partLengths),
-    duplex: "half",
-    // A request that hangs fails the test instead of stalling the suite.
-    signal: AbortSignal.timeout(60_000),
-  } as RequestInit);
+  const send = () => {
+    const boundary = options.boundary ?? `${crypto.randomUUID()}-${crypto.randomUUID()}`;
+    const type = options.quoted ? `type="application/dicom"; boundary="${boundary}"` : `type=application/dicom; boundary=${boundary}`;
+    const url = options.study ? `${base}/dicomweb/studies/${options.study}` : `${base}/dicomweb/studies`;
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": `multipart/related; ${type}`, Accept: "application/dicom+json", ...options.headers },
+      body: stowBody(items, boundary, options.partLengths),
+      duplex: "half",
+      // A request that hangs fails the test instead of stalling the suite.
+      signal: AbortSignal.timeout(60_000),
+    } as RequestInit);
+  };
+  const response = await send();
+  // wrangler dev's proxy answers 503 "worker restarted mid-request" when it
+  // lost the connection to workerd (see `get` below); the Worker never saw
+  // the request. STOW-RS is idempotent, so that one answer is sent again.
+  if (response.status !== 503) return response;
+  const text = await response.clone().text();
+  return /worker restarted mid-request|Network connection lost/i.test(text) ? send() : response;
 }
 
 /**

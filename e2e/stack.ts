@@ -80,7 +80,15 @@ async function freeze(dir: string): Promise<void> {
  * it, the edge verifies its own tokens, minted here with the `token` CLI's
  * code into the stack's D1 before wrangler dev opens it.
  */
-export async function startStack(options: { state?: string; port?: number; auth?: { privateJwk: JWK; publicJwk: JWK; tokens?: StackTokens } } = {}): Promise<Stack> {
+export async function startStack(
+  options: {
+    state?: string;
+    port?: number;
+    auth?: { privateJwk: JWK; publicJwk: JWK; tokens?: StackTokens };
+    /** More Worker vars, each passed as `--var K:V` after the defaults (FHIR_PUSH_URL, ...). */
+    vars?: Record<string, string>;
+  } = {},
+): Promise<Stack> {
   const state = options.state ?? (await mkdtemp(join(tmpdir(), "dicom-edge-e2e-")));
   // The bundle and its config live apart from the persisted D1 and R2 data:
   // wrangler watches the config's folder, and every write there reloads the Worker.
@@ -104,7 +112,16 @@ export async function startStack(options: { state?: string; port?: number; auth?
   }
   const authVar = options.auth ? `TOKEN_PUBLIC_KEYS:${JSON.stringify({ keys: [options.auth.publicJwk] })}` : "AUTH_DISABLED:local-development-only";
   const port = options.port ?? (await freePort());
-  const args = ["dev", "--config", config, "--no-bundle", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", data, "--log-level", "warn", "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`, "--var", authVar];
+  // Its own inspector port too: stacks that start together (several test
+  // files, a benchmark) would otherwise race for wrangler's default one.
+  const inspectorPort = await freePort();
+  const args = [
+    "dev", "--config", config, "--no-bundle", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", data, "--log-level", "warn",
+    "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`, "--var", authVar,
+    // FHIR Subscription retries after 1, 2, 4, 8 s (not 10, 20, ...): a failing receiver turns its Subscription to error within a test.
+    "--var", "SUBSCRIPTION_RETRY_BASE_SECONDS:1",
+    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+  ];
   const child = spawn(WRANGLER, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET } });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
@@ -135,7 +152,7 @@ export async function startStack(options: { state?: string; port?: number; auth?
     },
     async restart() {
       await kill();
-      return startStack({ state, port, ...(options.auth ? { auth: { ...options.auth, ...(tokens ? { tokens } : {}) } } : {}) });
+      return startStack({ state, port, ...(options.auth ? { auth: { ...options.auth, ...(tokens ? { tokens } : {}) } } : {}), ...(options.vars ? { vars: options.vars } : {}) });
     },
   };
   const deadline = Date.now() + 60_000;

@@ -19,6 +19,8 @@ export default defineConfig(async () => ({
           // The tests of the routes themselves call SELF without tokens; the
           // auth tests call the app with an env where auth is on (edge/test/auth.ts).
           AUTH_DISABLED: "local-development-only",
+          // FHIR Subscription retries at once in the tests (wrangler.toml: 10 s, doubling).
+          SUBSCRIPTION_RETRY_BASE_SECONDS: "0",
         },
       },
     }),
@@ -26,7 +28,9 @@ export default defineConfig(async () => ({
   test: {
     include: ["edge/src/**/*.test.ts", "edge/test/**/*.test.ts"],
     setupFiles: ["edge/test/apply-migrations.ts"],
-    // The OpenID Connect issuer's JWKS endpoint the auth tests fetch keys from.
-    globalSetup: ["edge/test/jwks-server.ts"],
+    // The OpenID Connect issuer's JWKS endpoint the auth tests fetch keys from;
+    // the rest-hook receiver of the FHIR Subscription tests; the FHIR
+    // server the FHIR push tests push to (edge/src/fhir/push).
+    globalSetup: ["edge/test/jwks-server.ts", "edge/test/hook-receiver.ts", "edge/test/fhir-server.ts"],
   },
 }));

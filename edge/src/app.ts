@@ -6,8 +6,10 @@ import { connectAgent } from "./agents/connect";
 import { sendToAgent } from "./agents/send";
 import { backendFor } from "./backends/select";
 import { dicomweb } from "./dicomweb/routes";
+import { fhir } from "./fhir/routes";
 import { DicomWebError, errorResponse } from "./dicomweb/errors";
 import type { Env } from "./env";
+import { subscriptions } from "./fhir/subscription/routes";
 import { health } from "./health/health";
 import { requireAuth, type AuthVariables } from "./auth";
 import { readTimeout } from "./http/read-timeout";
@@ -39,6 +41,9 @@ app.use("*", requireAuth());
 // Public for load balancers; agent ids only for an admin (or with auth off).
 app.get("/health", (c) => health(c.env, backendFor(c.env), { listAgents: c.var.authDisabled === true || c.var.principal?.scopes.includes("admin") === true }));
 app.route("/dicomweb", dicomweb);
+// Before /fhir, whose catch-all would answer Subscription requests first.
+app.route("/fhir/Subscription", subscriptions);
+app.route("/fhir", fhir);
 app.route("/admin", admin);
 app.get("/agents/:id/connect", (c) => connectAgent(c.req.raw, c.env, c.req.param("id")));
 app.post("/agents/:id/send", (c) => sendToAgent(c.req.raw, c.env, c.req.param("id")));

@@ -10,6 +10,44 @@ export interface Env {
   /** Secret: JSON object of agent id to its HS256 key. */
   AGENT_KEYS?: string;
 
+  // FHIR Subscriptions (edge/src/fhir/subscription).
+
+  /** One message per study a commit or delete changed (archive/study-events.ts). */
+  STUDY_EVENTS: Queue<import("./archive/study-events").StudyEvent>;
+  /**
+   * One message per rest-hook notification to deliver, retried with backoff;
+   * and one per study to push to an external FHIR server (fhir/push/queue.ts).
+   */
+  NOTIFICATIONS: Queue<import("./fhir/subscription/notify").Notification | import("./fhir/push/queue").FhirPushMessage>;
+  /**
+   * Seconds before the first retry of a failed notification; each later one
+   * waits twice as long. Default 10; the e2e stack sets 1.
+   */
+  SUBSCRIPTION_RETRY_BASE_SECONDS?: string;
+
+  // Push to an external FHIR server (edge/src/fhir/push): after each study
+  // change, conditional create/update of the Patient (by identifier) and
+  // ImagingStudy (by Study Instance UID) there, or the ImagingStudy's
+  // conditional delete. Off without FHIR_PUSH_URL; a half-set configuration
+  // is logged and leaves it off. Pushes ride on the NOTIFICATIONS queue and
+  // are retried with its backoff (SUBSCRIPTION_RETRY_BASE_SECONDS).
+
+  /** The external server's FHIR base URL (https, or http on loopback only), e.g. "https://fhir.example/R4". */
+  FHIR_PUSH_URL?: string;
+  /**
+   * OAuth 2.0 client credentials (RFC 6749 4.4), all three together: the
+   * token endpoint, and the client id and secret sent to it by HTTP Basic
+   * (2.3.1). The token is kept until shortly before it expires.
+   */
+  FHIR_PUSH_TOKEN_URL?: string;
+  FHIR_PUSH_CLIENT_ID?: string;
+  /** Secret. */
+  FHIR_PUSH_CLIENT_SECRET?: string;
+  /** Optional with client credentials: the scope to ask for, e.g. "system/*.write". */
+  FHIR_PUSH_SCOPE?: string;
+  /** Secret: a static bearer token instead of client credentials. */
+  FHIR_PUSH_BEARER?: string;
+
   // Authentication (edge/src/auth). Every route but /health and the agents'
   // own WebSocket needs a bearer token (RFC 6750) from one of two issuers,
   // chosen by the token's `iss`; with neither configured those routes answer

@@ -1,9 +1,10 @@
-import type { Query, QueryError } from "@dicom-edge/shared/query/model";
+import { isQueryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
 import type { Backend, MetadataEntry, Scope, SearchResult, StoredInstance, StoreTransaction } from "../backends/backend";
 import { search } from "./d1/search";
 import { removeRows } from "./d1/commit";
 import { findInstances, placements, readMetadata } from "./d1/instances";
 import { ArchiveStore } from "./ingest";
+import { studiesQuery, type StudyChange, type StudyChangeReporter } from "./study-events";
 
 /** R2 deletes at most 1,000 keys per call. */
 const DELETE_BATCH = 1000;
@@ -13,10 +14,15 @@ export class Archive implements Backend {
   constructor(
     private readonly db: D1Database,
     private readonly bucket: R2Bucket,
+    /**
+     * The one place the archive tells that a study was created, changed or
+     * deleted: after each store commit and each delete (study-events.ts).
+     */
+    private readonly report?: StudyChangeReporter,
   ) {}
 
   store(): StoreTransaction {
-    return new ArchiveStore(this.db, this.bucket);
+    return new ArchiveStore(this.db, this.bucket, this.report);
   }
 
   search(query: Query): Promise<SearchResult | QueryError> {
@@ -44,7 +50,19 @@ export class Archive implements Backend {
   async delete(scope: Scope): Promise<number> {
     const removed = await placements(this.db, scope);
     if (removed.length === 0) return 0;
+    const studies = [...new Set(removed.map((p) => p.study))];
+    // The studies as they were, for subscriptions to match once they are gone.
+    const before = this.report ? await this.search(studiesQuery(studies)) : undefined;
     await removeRows(this.db, removed);
+    if (this.report) {
+      const datasets = new Map(before && !isQueryError(before) ? before.matches.map((m) => [m.study, m.dataset]) : []);
+      await this.report(
+        studies.map((study): StudyChange => {
+          const dataset = datasets.get(study);
+          return { study, change: "deleted", ...(dataset ? { before: dataset } : {}) };
+        }),
+      );
+    }
     const keys = removed.map((p) => p.key);
     for (let i = 0; i < keys.length; i += DELETE_BATCH) await this.bucket.delete(keys.slice(i, i + DELETE_BATCH));
     return removed.length;

@@ -4,6 +4,7 @@ import { Status } from "@dicom-edge/shared/dicom/status";
 import type { StoreOutcome, StoreTransaction } from "../backends/backend";
 import { commitRecords } from "./d1/commit";
 import { buildRecord, identity, MISSING_IDENTITY, type InstanceRecord } from "./record";
+import type { StudyChangeReporter } from "./study-events";
 import { objectKey } from "./r2/keys";
 import { ObjectWriter } from "./r2/object-writer";
 
@@ -25,6 +26,8 @@ export class ArchiveStore implements StoreTransaction {
   constructor(
     private readonly db: D1Database,
     private readonly bucket: R2Bucket,
+    /** Told which studies each commit changed, once the commit is durable. */
+    private readonly report?: StudyChangeReporter,
   ) {}
 
   async add(body: AsyncIterable<Uint8Array>, expect: { study?: string }): Promise<StoreOutcome> {
@@ -87,13 +90,18 @@ export class ArchiveStore implements StoreTransaction {
     const records = this.staged;
     this.staged = [];
     this.stagedBytes = 0;
+    let changedStudies: string[];
     try {
-      const superseded = await commitRecords(this.db, records);
-      await Promise.all(superseded.map((old) => this.bucket.delete(old.key)));
+      const committed = await commitRecords(this.db, records);
+      changedStudies = committed.changedStudies;
+      await Promise.all(committed.superseded.map((old) => this.bucket.delete(old.key)));
     } catch (error) {
       await this.remove(records.map((r) => r.key));
       throw error;
     }
+    // After the commit, outside the cleanup above: the rows are durable, so
+    // whatever happens to the report, the objects stay.
+    await this.report?.(changedStudies.map((study) => ({ study, change: "stored" })));
   }
 
   async rollback(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * The one DICOM query engine: QIDO-RS and C-FIND parse into a Query,
- * match.ts matches it in memory, sql.ts compiles it for the D1 index.
+ * The one DICOM query engine: QIDO-RS and C-FIND parse into a Query, FHIR
+ * search builds one (build.ts), match.ts matches it in memory, sql.ts
+ * compiles it for the D1 index.
  */
 export {
   DEFAULT_RETURN_TAGS,
@@ -22,6 +23,7 @@ export {
 } from "./model.ts";
 export { DEFAULT_MAX_LIMIT, parseQido, type QidoLevel, type QidoOptions, type QidoScope } from "./qido.ts";
 export { parseCFindIdentifier, type CFindOptions } from "./c-find.ts";
+export { buildQuery, exactKey, fuzzyNameKey, oneOfKey, rangeKey } from "./build.ts";
 export { matches, matchesKey } from "./match.ts";
 export {
   D1_MAX_BOUND_PARAMETERS,

@@ -131,20 +131,47 @@ export const PLACEMENT = `SELECT i.sop_uid AS sop, i.object_key AS key, se.serie
   FROM instances i JOIN series se ON se.id = i.series_pk JOIN studies st ON st.id = i.study_pk`;
 
 /**
- * Indexes `records` (whose objects are already in R2) in one transaction
- * per chunk and returns the versions they replaced, whose objects the caller
- * deletes afterwards.
+ * The stored versions of the instances of a chunk, and whether each is the
+ * same as its new version: same study and series, size, transfer syntax and
+ * metadata (every attribute but bulk data), compared in D1 so the metadata
+ * never travels back.
  */
-export async function commitRecords(db: D1Database, records: InstanceRecord[]): Promise<Placement[]> {
+const BEFORE = `SELECT i.sop_uid AS sop, i.object_key AS key, se.series_uid AS series, st.study_uid AS study, st.patient_pk AS patientPk,
+    coalesce(se.series_uid = r->>'series' AND st.study_uid = r->>'study' AND i.size = r->>'size'
+      AND i.transfer_syntax_uid = r->>'transferSyntax' AND m.json = r->>'metadata', 0) AS same
+  FROM (SELECT value AS r FROM json_each(?1)) JOIN instances i ON i.sop_uid = r->>'sop'
+  JOIN series se ON se.id = i.series_pk JOIN studies st ON st.id = i.study_pk
+  LEFT JOIN instance_metadata m ON m.instance_pk = i.id`;
+
+/** What a commit did: the versions it replaced, and the studies whose content changed. */
+export interface CommitResult {
+  /** Replaced versions, whose objects the caller deletes afterwards. */
+  superseded: Placement[];
+  /**
+   * Studies that gained an instance, or whose instance was replaced by a
+   * different one (or moved away); a re-sent identical instance changes nothing.
+   */
+  changedStudies: string[];
+}
+
+/**
+ * Indexes `records` (whose objects are already in R2) in one transaction
+ * per chunk.
+ */
+export async function commitRecords(db: D1Database, records: InstanceRecord[]): Promise<CommitResult> {
   const superseded: Placement[] = [];
+  const changed = new Set<string>();
   for (const chunk of chunks(records)) {
     const json = JSON.stringify(chunk.map(row));
     const now = Date.now();
-    const before = await db
-      .prepare(`${PLACEMENT} WHERE i.sop_uid IN (SELECT value FROM json_each(?1))`)
-      .bind(JSON.stringify(chunk.map((r) => r.sop)))
-      .all<Placement>();
-    const replaced = before.results.filter((old) => !chunk.some((r) => r.key === old.key));
+    const before = await db.prepare(BEFORE).bind(json).all<Placement & { same: number }>();
+    for (const r of chunk) {
+      const old = before.results.find((b) => b.sop === r.sop);
+      if (old?.same) continue;
+      changed.add(r.study);
+      if (old) changed.add(old.study);
+    }
+    const replaced = before.results.filter((old) => !chunk.some((r) => r.key === old.key)).map(({ same: _, ...placement }) => placement);
     await db.batch([
       db.prepare(UPSERT_PATIENTS).bind(json, now),
       db.prepare(UPSERT_STUDIES).bind(json, now),
@@ -162,7 +189,7 @@ export async function commitRecords(db: D1Database, records: InstanceRecord[]): 
     ]);
     superseded.push(...replaced);
   }
-  return superseded;
+  return { superseded, changedStudies: [...changed] };
 }
 
 /** Removes the index rows of `placements` and what they leave empty, in one transaction. */
