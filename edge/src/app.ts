@@ -6,12 +6,14 @@ import { connectAgent } from "./agents/connect";
 import { sendToAgent } from "./agents/send";
 import { backendFor } from "./backends/select";
 import { dicomweb } from "./dicomweb/routes";
+import { fhirErrorBody, errorResponse as fhirError } from "./fhir/outcome";
 import { fhir } from "./fhir/routes";
 import { DicomWebError, errorResponse } from "./dicomweb/errors";
 import type { Env } from "./env";
 import { subscriptions } from "./fhir/subscription/routes";
 import { health } from "./health/health";
 import { requireAuth, type AuthVariables } from "./auth";
+import { under } from "./auth/access";
 import { readTimeout } from "./http/read-timeout";
 
 export const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
@@ -48,11 +50,13 @@ app.route("/admin", admin);
 app.get("/agents/:id/connect", (c) => connectAgent(c.req.raw, c.env, c.req.param("id")));
 app.post("/agents/:id/send", (c) => sendToAgent(c.req.raw, c.env, c.req.param("id")));
 
-app.notFound(() => errorResponse(404, "no such resource"));
+app.notFound((c) => (under(c.req.path, "/fhir") ? fhirErrorBody(404, "no such resource") : errorResponse(404, "no such resource")));
 
 // The one place where failures become responses: the standard's status with
 // its reason; anything unexpected is a 500 whose details stay in the log.
 app.onError((error, c) => {
+  // FHIR answers in OperationOutcomes (a storage timeout included), the rest in DICOM JSON.
+  if (under(c.req.path, "/fhir")) return fhirError(error, `${c.req.method} ${c.req.path}`);
   if (error instanceof DicomWebError) return errorResponse(error.status, error.message);
   if (error instanceof HTTPException) return errorResponse(error.status, error.message);
   console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed`, error);

@@ -204,6 +204,25 @@ describe("scopes: each route needs its own", () => {
     expect((await call(ON, "/no/such/thing")).status).toBe(401);
     expect((await call(ON, "/no/such/thing", {}, tokens.delete)).status).toBe(404);
   });
+
+  it("answers FHIR's refusals as OperationOutcomes, with the same challenges", async () => {
+    const outcome = async (res: Response) => {
+      expect(res.headers.get("content-type")).toMatch(/^application\/fhir\+json/);
+      return ((await res.json()) as { resourceType: string; issue: { code: string }[] });
+    };
+    const missing = await call(ON, "/fhir/Patient");
+    expect(missing.status).toBe(401);
+    expect(challenge(missing)).toMatch(/^Bearer realm="dicom-edge"/);
+    expect(await outcome(missing)).toMatchObject({ resourceType: "OperationOutcome", issue: [{ code: "login" }] });
+    const scope = await call(ON, "/fhir/Patient", {}, tokens.write);
+    expect(scope.status).toBe(403);
+    expect(await outcome(scope)).toMatchObject({ issue: [{ code: "forbidden" }] });
+    const none = await call(ON, "/fhir/Nothing/here", {}, tokens.read);
+    expect(none.status).toBe(404);
+    expect(await outcome(none)).toMatchObject({ issue: [{ code: "not-supported" }] });
+    // DICOMweb keeps its DICOM JSON error body.
+    expect((await call(ON, "/dicomweb/studies")).headers.get("content-type")).toBe("application/dicom+json");
+  });
 });
 
 describe("fail closed, CORS and /health", () => {

@@ -42,6 +42,7 @@ export function accessFor(method: string, path: string): Access {
   return { kind: "bearer" };
 }
 
-function under(path: string, prefix: string): boolean {
+/** Whether `path` is `prefix` or below it. */
+export function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
 }

@@ -32,13 +32,19 @@ export function isAuthFailure(value: object): value is AuthFailure {
  * The one place where refusals become HTTP (RFC 6750 3): 401 with a Bearer
  * challenge for a missing, malformed or invalid token, 403 with
  * `scope` for a token without the needed scope, 503 for what the operator
- * must fix or what may pass. The body is the DICOM JSON error of every
- * other edge error (dicomweb/errors.ts).
+ * must fix or what may pass. The body is the door's own error form:
+ * `body` (an OperationOutcome under /fhir), by default the DICOM JSON
+ * error of every other edge error (dicomweb/errors.ts).
  *
  * RFC 6750 3.1 suggests 400 for invalid_request; this edge answers 401, so
  * that every refused credential carries the challenge a client re-authenticates on.
  */
-export function authFailureResponse(failure: AuthFailure): Response {
+export function authFailureResponse(failure: AuthFailure, body: ErrorBody = errorResponse): Response {
+  const challenge = (status: 401 | 403, message: string, header: string): Response => {
+    const response = body(status, message);
+    response.headers.set("WWW-Authenticate", header);
+    return response;
+  };
   switch (failure.error) {
     case "missing":
       return challenge(401, "a bearer token is required", `Bearer realm="${REALM}"`);
@@ -50,11 +56,11 @@ export function authFailureResponse(failure: AuthFailure): Response {
       return challenge(403, description, `Bearer realm="${REALM}", error="insufficient_scope", error_description="${description}", scope="${failure.scope}"`);
     }
     case "forbidden":
-      return errorResponse(403, failure.description);
+      return body(403, failure.description);
     case "unconfigured":
-      return errorResponse(503, failure.description);
+      return body(503, failure.description);
     case "unavailable": {
-      const response = errorResponse(503, failure.description);
+      const response = body(503, failure.description);
       response.headers.set("Retry-After", "30");
       return response;
     }
@@ -89,11 +95,8 @@ export function logRefusal(method: string, path: string, failure: AuthFailure): 
   console.warn(`auth: ${method} ${path} refused ${statusOf(failure)} ${failure.error}: ${reason}${subject}`);
 }
 
-function challenge(status: 401 | 403, message: string, header: string): Response {
-  const response = errorResponse(status, message);
-  response.headers.set("WWW-Authenticate", header);
-  return response;
-}
+/** An error response with a status and a reason, in the door's own form. */
+export type ErrorBody = (status: 401 | 403 | 503, message: string) => Response;
 
 /** RFC 6750 3: error_description is %x20-21 / %x23-5B / %x5D-7E; anything else becomes a space. */
 function quotable(text: string): string {

@@ -5,6 +5,8 @@ import { authenticate, type Principal } from "./authenticate";
 import { authorizeRequest } from "./authorize";
 import { parseAuthorization } from "./bearer";
 import { authConfig } from "./config";
+import { fhirErrorBody } from "../fhir/outcome";
+import { under } from "./access";
 import { authFailureResponse, isAuthFailure, logRefusal } from "./failure";
 
 /** What the middleware leaves for the routes. */
@@ -44,7 +46,7 @@ export function requireAuth(): MiddlewareHandler<{ Bindings: Env; Variables: Aut
     if (isAuthFailure(result)) {
       logRefusal(c.req.method, c.req.path, result);
       await discardBody(c.req.raw);
-      return authFailureResponse(result);
+      return authFailureResponse(result, under(c.req.path, "/fhir") ? fhirErrorBody : undefined);
     }
     c.set("principal", result);
     return next();

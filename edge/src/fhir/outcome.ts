@@ -47,15 +47,23 @@ export function errorResponse(error: unknown, where: string): Response {
   return fhirResponse(operationOutcome(status >= 500 ? "fatal" : "error", code, message), status, FHIR_JSON, allow ? { Allow: allow } : {});
 }
 
+/** An error of another part of the edge (authentication, a timeout, no route) as the FHIR frontend says it. */
+export function fhirErrorBody(status: number, message: string): Response {
+  return errorResponse(byStatus(status, message) ?? new FhirError(500, "exception", message), "fhir");
+}
+
 function asFhirError(error: unknown): FhirError | undefined {
   if (error instanceof FhirError) return error;
-  if (error instanceof DicomWebError || error instanceof HTTPException) {
-    const status = error.status;
-    if (status === 503) return new FhirError(503, "transient", error.message);
-    if (status === 401) return new FhirError(401, "login", error.message);
-    if (status === 403) return new FhirError(403, "forbidden", error.message);
-    if (status === 404) return new FhirError(404, "not-found", error.message);
-    if (status === 400) return new FhirError(400, "invalid", error.message);
-  }
+  if (error instanceof DicomWebError || error instanceof HTTPException) return byStatus(error.status, error.message);
+  return undefined;
+}
+
+/** R4 OperationOutcome issue types for the HTTP statuses other parts of the edge answer with. */
+function byStatus(status: number, message: string): FhirError | undefined {
+  if (status === 503) return new FhirError(503, "transient", message);
+  if (status === 401) return new FhirError(401, "login", message);
+  if (status === 403) return new FhirError(403, "forbidden", message);
+  if (status === 404) return new FhirError(404, "not-found", message);
+  if (status === 400) return new FhirError(400, "invalid", message);
   return undefined;
 }
