@@ -4,6 +4,7 @@
 // edge retries when it fails, and a receiver that always fails turns the
 // Subscription to status error. The stack is shared with the other e2e
 // files, so every Subscription here is limited to this file's own patients.
+import { Fhir } from "fhir";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encodePart10 } from "../shared/src/dicom/testing/encode.ts";
 import { startHookReceiver, type HookReceiver, type Received } from "../edge/test/hook-receiver";
@@ -76,9 +77,15 @@ async function subscribe(name: string, patientId: string): Promise<string> {
   return body.id;
 }
 
+/** The Subscription as the edge serves it, checked against the R4 definitions each time it is read. */
 async function subscription(id: string): Promise<{ status: string; error?: string }> {
-  return (await fetch(`${base}/fhir/Subscription/${id}`)).json() as Promise<{ status: string; error?: string }>;
+  const resource = (await (await fetch(`${base}/fhir/Subscription/${id}`)).json()) as { resourceType: string; status: string; error?: string };
+  const errors = validator.validate(resource, { errorOnUnexpected: true }).messages.filter((m) => m.severity === "error" || m.severity === "fatal");
+  expect(errors, JSON.stringify(errors)).toEqual([]);
+  return resource;
 }
+
+const validator = new Fhir();
 
 /** Polls until `done` holds, failing after `ms` with what it last saw. */
 async function until<T>(what: () => T | Promise<T>, done: (value: T) => boolean, ms = 30_000): Promise<T> {

@@ -160,9 +160,10 @@ describe("CapabilityStatement", () => {
     });
     expect(body.date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     const resources = Object.fromEntries(body.rest[0].resource.map((r: Json) => [r.type, r]));
-    expect(Object.keys(resources)).toEqual(["Patient", "ImagingStudy", "Endpoint"]);
+    expect(Object.keys(resources)).toEqual(["Patient", "ImagingStudy", "Subscription", "Endpoint"]);
     expect(resources.Patient.interaction).toEqual([{ code: "read" }, { code: "search-type" }]);
     expect(resources.Endpoint.interaction).toEqual([{ code: "read" }]);
+    expect(resources.Subscription.interaction).toEqual([{ code: "create" }, { code: "read" }, { code: "search-type" }, { code: "delete" }]);
     const params = (type: string) => resources[type].searchParam.map((p: Json) => `${p.name}:${p.type}`);
     expect(params("Patient")).toEqual(["_id:token", "identifier:token", "name:string", "family:string", "given:string", "birthdate:date", "gender:token"]);
     expect(params("ImagingStudy")).toEqual(["_id:token", "identifier:token", "patient:reference", "subject:reference", "started:date", "modality:token", "status:token"]);

@@ -5,6 +5,7 @@
  */
 import { FHIR_JSON } from "./outcome";
 import { DEFAULT_COUNT, MAX_COUNT, SEARCH_INCLUDES, SEARCH_PARAMS, type SearchableType } from "./search-params";
+import { SUBSCRIPTION_SEARCH_PARAMS } from "./subscription/routes";
 
 /** When the capabilities below last changed. */
 export const CAPABILITIES_DATE = "2026-11-29";
@@ -26,7 +27,7 @@ export function capabilityStatement(origin: string, version: string) {
       {
         mode: "server",
         documentation:
-          `Read-only. Searches page with _count (default ${DEFAULT_COUNT}, at most ${MAX_COUNT}) and _offset (0-based position of the first result); ` +
+          `Patient, ImagingStudy and Endpoint are read-only; Subscriptions (rest-hook, criteria on ImagingStudy) are created, read, searched and deleted. Searches page with _count (default ${DEFAULT_COUNT}, at most ${MAX_COUNT}) and _offset (0-based position of the first result); ` +
           "unknown parameters are refused with 400 unless the request has Prefer: handling=lenient. " +
           "Patient.id is the Patient ID with [A-Za-z0-9-] kept and other bytes as .XX, \".-\" and the escaped Issuer of Patient ID when present.",
         resource: [
@@ -40,6 +41,19 @@ export function capabilityStatement(origin: string, version: string) {
             ...(SEARCH_INCLUDES[type].length > 0 && { searchInclude: [...SEARCH_INCLUDES[type]] }),
             searchParam: SEARCH_PARAMS[type].map(({ name, definition, type: paramType, documentation }) => ({ name, definition, type: paramType, documentation })),
           })),
+          {
+            type: "Subscription",
+            profile: "http://hl7.org/fhir/StructureDefinition/Subscription",
+            documentation:
+              "criteria: ImagingStudy with this server's ImagingStudy search parameters; channel rest-hook only (https, or http to loopback), " +
+              "payload application/fhir+json (the ImagingStudy) or none; notified on every study created, changed or deleted, retried with backoff, " +
+              "status error after 5 failed deliveries in a row.",
+            interaction: [{ code: "create" }, { code: "read" }, { code: "search-type" }, { code: "delete" }],
+            versioning: "no-version",
+            readHistory: false,
+            updateCreate: false,
+            searchParam: SUBSCRIPTION_SEARCH_PARAMS.map(({ name, definition, type }) => ({ name, definition, type })),
+          },
           {
             type: "Endpoint",
             profile: "http://hl7.org/fhir/StructureDefinition/Endpoint",

@@ -21,7 +21,15 @@ const DEFAULT_COUNT = 100;
 const MAX_COUNT = 1000;
 /** R4 id: [A-Za-z0-9\-\.]{1,64}. */
 const ID = /^[A-Za-z0-9.-]{1,64}$/;
-const SEARCH_PARAMETERS = "_id, status, url, criteria, type, _count, _offset";
+/** The Subscription search parameters (R4 subscription.html#search), as metadata.ts lists them; _count and _offset page. */
+export const SUBSCRIPTION_SEARCH_PARAMS = [
+  { name: "_id", type: "token", definition: "http://hl7.org/fhir/SearchParameter/Resource-id" },
+  { name: "status", type: "token", definition: "http://hl7.org/fhir/SearchParameter/Subscription-status" },
+  { name: "url", type: "uri", definition: "http://hl7.org/fhir/SearchParameter/Subscription-url" },
+  { name: "criteria", type: "string", definition: "http://hl7.org/fhir/SearchParameter/Subscription-criteria" },
+  { name: "type", type: "token", definition: "http://hl7.org/fhir/SearchParameter/Subscription-type" },
+] as const;
+const SEARCH_PARAMETERS = [...SUBSCRIPTION_SEARCH_PARAMS.map((p) => p.name), "_count", "_offset"].join(", ");
 
 export const subscriptions = new Hono<{ Bindings: Env }>();
 
