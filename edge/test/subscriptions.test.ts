@@ -71,7 +71,9 @@ describe("Subscription REST", () => {
     expect(body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.headers.get("Location")).toBe(`${BASE}/fhir/Subscription/${body.id}`);
     expect(body).toMatchObject({ resourceType: "Subscription", status: "active", reason: "tests", criteria: "ImagingStudy?modality=CT" });
-    expect(body.channel).toEqual({ type: "rest-hook", endpoint: hook("default"), payload: "application/fhir+json", header: ["Authorization: Bearer t"] });
+    // The receiver's credentials are kept for the deliveries, never shown again.
+    expect(body.channel).toEqual({ type: "rest-hook", endpoint: hook("default"), payload: "application/fhir+json", header: ["Authorization: ***"] });
+    expect(JSON.stringify(body)).not.toContain("Bearer t");
     expect(Date.parse(body.meta.lastUpdated)).toBeGreaterThan(Date.now() - 60_000);
 
     const read = await get(`/fhir/Subscription/${body.id}`);

@@ -139,17 +139,31 @@ export interface StoredSubscription {
   updatedAt: number;
 }
 
-/** The resource a read returns: as stored, with the server's id, meta, status and error. */
+/**
+ * The resource a read returns: as stored, with the server's id, meta,
+ * status and error, and the channel's header values masked: they usually
+ * carry the receiver's credentials, which a reader of Subscriptions (read
+ * scope) must not learn. The deliveries use the stored values.
+ */
 export function toResource(stored: StoredSubscription): Record<string, unknown> {
   const { resourceType: _, ...rest } = stored.resource;
+  const channel = isObject(rest.channel) ? rest.channel : undefined;
+  const header = Array.isArray(channel?.header) ? (channel.header as string[]).map(maskHeader) : undefined;
   return {
     resourceType: "Subscription",
     id: stored.id,
     meta: { lastUpdated: new Date(stored.updatedAt).toISOString() },
     ...rest,
+    ...(channel && header ? { channel: { ...channel, header } } : {}),
     status: stored.status,
     ...(stored.error !== null ? { error: stored.error } : {}),
   };
+}
+
+/** "Authorization: Bearer abc" -> "Authorization: ***". */
+function maskHeader(header: string): string {
+  const parsed = parseHeader(header);
+  return parsed ? `${parsed[0]}: ***` : "***";
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
