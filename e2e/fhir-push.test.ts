@@ -6,12 +6,11 @@
 // delete there, with one token for the whole run. A second edge with a
 // wrong client secret pushes nothing and says why in its log.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodePart10 } from "../shared/src/dicom/testing/encode.ts";
+import { CT_IMAGE_STORAGE as CT, ctInstance, randomUid } from "./data/instances";
 import { stow } from "./dicomweb";
 import { startFhirServer, type FhirServer } from "./fhir-server";
 import { startStack, type Stack } from "./stack";
 
-const CT = "1.2.840.10008.5.1.4.1.1.2";
 /** Study events wait up to 2 s for a batch, then the push is queued and sent within about a second more. */
 const PUSHED_WITHIN_MS = 20_000;
 
@@ -37,31 +36,23 @@ afterAll(async () => {
   await Promise.all([fhir?.stop(), refused?.stop()]);
 });
 
-/** A UID under 2.25 (PS3.5 B.2) from a random UUID. */
-function uid(): string {
-  return `2.25.${BigInt(`0x${crypto.randomUUID().replaceAll("-", "")}`)}`;
-}
+const uid = randomUid;
 
+/** A CT instance of the push tests: with sex, birth date and body part, so the pushed Patient and bodySite have them. */
 function ct(patientId: string, study: string, series: string, sop: string, number: number): Uint8Array {
-  return encodePart10({
-    transferSyntaxUID: "1.2.840.10008.1.2.1",
-    sopClassUID: CT,
-    sopInstanceUID: sop,
-    elements: [
-      { tag: 0x00080016, vr: "UI", value: CT },
-      { tag: 0x00080018, vr: "UI", value: sop },
-      { tag: 0x00080020, vr: "DA", value: "20240601" },
-      { tag: 0x00080060, vr: "CS", value: "CT" },
-      { tag: 0x00081030, vr: "LO", value: "push e2e" },
-      { tag: 0x00100010, vr: "PN", value: "Push^Pat" },
-      { tag: 0x00100020, vr: "LO", value: patientId },
+  return ctInstance({
+    patientId,
+    patientName: "Push^Pat",
+    study,
+    series,
+    sop,
+    number,
+    description: "push e2e",
+    extra: [
       { tag: 0x00100030, vr: "DA", value: "19700102" },
       { tag: 0x00100040, vr: "CS", value: "F" },
       { tag: 0x00180015, vr: "CS", value: "CHEST" },
-      { tag: 0x0020000d, vr: "UI", value: study },
-      { tag: 0x0020000e, vr: "UI", value: series },
       { tag: 0x00200011, vr: "IS", value: series.endsWith(".2") ? "2" : "1" },
-      { tag: 0x00200013, vr: "IS", value: String(number) },
     ],
   });
 }

@@ -6,12 +6,11 @@
 // files, so every Subscription here is limited to this file's own patients.
 import { Fhir } from "fhir";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { encodePart10 } from "../shared/src/dicom/testing/encode.ts";
 import { startHookReceiver, type HookReceiver, type Received } from "../edge/test/hook-receiver";
+import { ctInstance, randomUid } from "./data/instances";
 import { stow } from "./dicomweb";
 
 const base = inject("base");
-const CT = "1.2.840.10008.5.1.4.1.1.2";
 /** Study events wait up to 2 s for a batch, notifications 1 s (wrangler.toml): a change is delivered well within this. */
 const QUIET_MS = 5_000;
 
@@ -26,29 +25,10 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-/** A UID under 2.25 (PS3.5 B.2) from a random UUID. */
-function uid(): string {
-  return `2.25.${BigInt(`0x${crypto.randomUUID().replaceAll("-", "")}`)}`;
-}
+const uid = randomUid;
 
 function ct(patientId: string, study: string, sop: string, description = "subscription e2e"): Uint8Array {
-  return encodePart10({
-    transferSyntaxUID: "1.2.840.10008.1.2.1",
-    sopClassUID: CT,
-    sopInstanceUID: sop,
-    elements: [
-      { tag: 0x00080016, vr: "UI", value: CT },
-      { tag: 0x00080018, vr: "UI", value: sop },
-      { tag: 0x00080020, vr: "DA", value: "20240601" },
-      { tag: 0x00080060, vr: "CS", value: "CT" },
-      { tag: 0x00081030, vr: "LO", value: description },
-      { tag: 0x00100010, vr: "PN", value: "Hook^Test" },
-      { tag: 0x00100020, vr: "LO", value: patientId },
-      { tag: 0x0020000d, vr: "UI", value: study },
-      { tag: 0x0020000e, vr: "UI", value: `${study}.1` },
-      { tag: 0x00200013, vr: "IS", value: "1" },
-    ],
-  });
+  return ctInstance({ patientId, patientName: "Hook^Test", study, series: `${study}.1`, sop, description });
 }
 
 async function store(...instances: Uint8Array[]): Promise<void> {
