@@ -7,7 +7,7 @@
  * - `performCFind` turns one C-FIND-RQ (command, identifier bytes,
  *   negotiated transfer syntax) into pending C-FIND-RSPs, each with its
  *   identifier encoded in that syntax, and returns the final response;
- *   `findCancels(association)` lets a C-CANCEL-RQ stop it.
+ *   `cancelsOf(association)` (cancels.ts) lets a C-CANCEL-RQ stop it.
  * - `findThroughEdge` is the search itself: the `find` tunnel stream (see
  *   edge/src/agents/find.ts), yielding matches as the edge streams them.
  */
