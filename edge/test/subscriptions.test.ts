@@ -12,6 +12,7 @@ import { FAILURE_LIMIT } from "../src/fhir/subscription/deliver";
 import { onNotifications, onStudyEvents, type Notification, type RenderStudy } from "../src/fhir/subscription/notify";
 import worker from "../src/index";
 import { instance, multipart, STOW_TYPE } from "./instances";
+import { batchOf, fakeQueue, message } from "./queues";
 
 const HOOKS = inject("hookBase");
 const BASE = "http://edge.test";
@@ -197,41 +198,6 @@ describe("study changes", () => {
     expect(reports).toEqual([]);
   });
 });
-
-/** A queue message the consumers can be handed, recording what they did with it. */
-function message<T>(body: T, attempts = 1) {
-  const m = {
-    id: crypto.randomUUID(),
-    timestamp: new Date(),
-    body,
-    attempts,
-    acked: false,
-    retried: undefined as QueueRetryOptions | undefined,
-    ack() {
-      m.acked = true;
-    },
-    retry(options?: QueueRetryOptions) {
-      m.retried = options ?? {};
-    },
-  };
-  return m;
-}
-
-function batchOf<T>(queue: string, messages: ReturnType<typeof message<T>>[]): MessageBatch<T> {
-  return { queue, messages, metadata: { metrics: { backlogCount: 0, backlogBytes: 0, oldestMessageTimestamp: new Date() } }, ackAll() {}, retryAll() {} } as unknown as MessageBatch<T>;
-}
-
-/** A Queue that keeps what is sent to it. */
-function fakeQueue<T>() {
-  const sent: T[] = [];
-  const queue = {
-    async sendBatch(messages: Iterable<MessageSendRequest<T>>) {
-      for (const m of messages) sent.push(m.body);
-      return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
-    },
-  } as unknown as Queue<T>;
-  return { queue, sent };
-}
 
 async function subscribe(name: string, criteria = "ImagingStudy", overrides: Json = {}, channel: Json = {}): Promise<string> {
   const { res, body } = await create(subscription({ criteria, ...overrides }, { endpoint: hook(name), ...channel }));

@@ -10,33 +10,15 @@ import worker from "../../index";
 import type { Notification } from "../subscription/notify";
 import { onFhirPush, PUSH_ATTEMPTS, pushMessages, queuePushes, splitPushMessages, type FhirPushMessage } from "./queue";
 import { clearTokenCache } from "./token";
+import { batchOf, fakeQueue, message } from "../../../test/queues";
 
 const FHIR = inject("fhirServer");
 const PUSH_ENV = { FHIR_PUSH_URL: FHIR.base, FHIR_PUSH_TOKEN_URL: FHIR.tokenUrl, FHIR_PUSH_CLIENT_ID: FHIR.clientId, FHIR_PUSH_CLIENT_SECRET: FHIR.clientSecret };
 
-function message<T>(body: T, attempts = 1) {
-  const m = {
-    id: crypto.randomUUID(),
-    timestamp: new Date(),
-    body,
-    attempts,
-    acked: false,
-    retried: undefined as QueueRetryOptions | undefined,
-    ack: () => void (m.acked = true),
-    retry: (options?: QueueRetryOptions) => void (m.retried = options ?? {}),
-  };
-  return m;
-}
-
 /** An env whose NOTIFICATIONS keeps what is sent to it. */
 function withQueue(vars: Record<string, string>) {
-  const sent: unknown[] = [];
-  const NOTIFICATIONS = {
-    async sendBatch(messages: Iterable<MessageSendRequest>) {
-      for (const m of messages) sent.push(m.body);
-    },
-  };
-  return { env: { ...env, ...vars, NOTIFICATIONS } as unknown as Env, sent };
+  const { queue, sent } = fakeQueue<unknown>();
+  return { env: { ...env, ...vars, NOTIFICATIONS: queue } as unknown as Env, sent };
 }
 
 async function studiesOnServer(uid: string): Promise<unknown[]> {
@@ -90,7 +72,7 @@ describe("splitPushMessages", () => {
   it("takes the push messages out and leaves the notifications as a batch", () => {
     const push = message<FhirPushMessage>({ fhirPush: "changed", study: "1", at: 1 });
     const note = message<Notification>({ subscription: "s", study: "1", at: 1 });
-    const batch = { queue: "q", metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } }, messages: [note, push], ackAll() {}, retryAll() {} } as unknown as MessageBatch<Notification | FhirPushMessage>;
+    const batch = batchOf<Notification | FhirPushMessage>("q", [note, push]);
     const { pushes, rest } = splitPushMessages<Notification>(batch);
     expect(pushes).toEqual([push]);
     expect(rest.messages).toEqual([note]);
