@@ -1,13 +1,12 @@
 import { env, SELF } from "cloudflare:test";
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { encodePart10, type Element } from "@dicom-edge/shared/dicom/testing/encode";
-import { backToBack } from "@dicom-edge/shared/tunnel/testing/back-to-back";
-import type { TunnelSession, TunnelStream } from "@dicom-edge/shared/tunnel/session";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
+import { beforeAll, describe, expect, it } from "vitest";
 import { findOutcome, type FindMeta } from "../src/agents/find";
-import type { DimseOutcome } from "../src/agents/operations";
 import { backendFor } from "../src/backends/select";
 import { multipart, STOW_TYPE } from "./instances";
+import { servingTunnel } from "./serving-tunnel";
 
 const CT = "1.2.840.10008.5.1.4.1.1.2";
 const MR = "1.2.840.10008.5.1.4.1.1.4";
@@ -51,28 +50,9 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
 });
 
-const sessions: TunnelSession[] = [];
-afterEach(() => {
-  for (const s of sessions.splice(0)) s.close("test over");
-});
-
-/**
- * The agent's session and the edge's back to back, the edge serving `find`
- * streams with findOutcome over the archive, as AgentHub does.
- */
+/** The edge serving `find` streams with findOutcome over the archive, as AgentHub does. */
 function tunnel(options: { pageSize?: number; agentCredit?: number } = {}) {
-  const outcomes: (DimseOutcome | undefined)[] = [];
-  const { agent, edge } = backToBack(
-    (stream, meta) => {
-      void findOutcome(backendFor(env), stream, meta as FindMeta, options).then((outcome) => {
-        outcomes.push(outcome);
-        if (outcome && !stream.closed) stream.sendResult(outcome);
-      });
-    },
-    { edgeCredit: 1024, ...(options.agentCredit ? { agentCredit: options.agentCredit } : {}) },
-  );
-  sessions.push(agent, edge);
-  return { agent, outcomes };
+  return servingTunnel((stream, meta) => findOutcome(backendFor(env), stream, meta as FindMeta, options), options);
 }
 
 async function find(identifier: DicomJson, meta: FindMeta = { model: "study" }, options: { pageSize?: number } = {}): Promise<{ matches: DicomJson[]; result: unknown }> {

@@ -3,13 +3,13 @@ import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { encodePart10, type Element } from "@dicom-edge/shared/dicom/testing/encode";
 import { type RetrieveItem, type RetrieveMeta, type RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
 import { jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
-import { backToBack } from "@dicom-edge/shared/tunnel/testing/back-to-back";
-import type { TunnelSession, TunnelStream } from "@dicom-edge/shared/tunnel/session";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { DimseOutcome } from "../src/agents/operations";
 import { fetchOutcome, isRefusal, retrieveKeys, retrieveOutcome, retrievePlan, studyIdentifier, type RetrieveKeys } from "../src/agents/retrieve";
 import { backendFor } from "../src/backends/select";
 import { instance, multipart, STOW_TYPE } from "./instances";
+import { servingTunnel } from "./serving-tunnel";
 
 const CT = "1.2.840.10008.5.1.4.1.1.2";
 const MR = "1.2.840.10008.5.1.4.1.1.4";
@@ -78,30 +78,12 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
 });
 
-const sessions: TunnelSession[] = [];
-afterEach(() => {
-  for (const s of sessions.splice(0)) s.close("test over");
-});
-
-/** The agent's session and the edge's back to back, the edge serving `retrieve` and `fetch` as AgentHub does. */
+/** The edge serving `retrieve` and `fetch` streams over the archive, as AgentHub does. */
 function tunnel(options: { pageSize?: number; agentCredit?: number } = {}) {
-  const outcomes: (DimseOutcome | undefined)[] = [];
-  const { agent, edge } = backToBack(
-    (stream, meta) => {
-      const backend = backendFor(env);
-      const run =
-        meta.kind === "fetch"
-          ? fetchOutcome(backend, stream, meta as never)
-          : retrieveOutcome(backend, stream, meta as unknown as RetrieveMeta, options);
-      void run.then((outcome) => {
-        outcomes.push(outcome);
-        if (outcome && !stream.closed) stream.sendResult(outcome);
-      });
-    },
-    { edgeCredit: 1024, ...(options.agentCredit ? { agentCredit: options.agentCredit } : {}) },
-  );
-  sessions.push(agent, edge);
-  return { agent, outcomes };
+  return servingTunnel((stream, meta) => {
+    const backend = backendFor(env);
+    return meta.kind === "fetch" ? fetchOutcome(backend, stream, meta as never) : retrieveOutcome(backend, stream, meta as unknown as RetrieveMeta, options);
+  }, options);
 }
 
 async function retrieve(identifier: DicomJson, model: "patient" | "study", options: { pageSize?: number } = {}) {
