@@ -324,6 +324,22 @@ describe("readMultipart: streaming", () => {
     expect(log.cancelled).toBe(true);
   });
 
+  it("reads a short epilogue to the end of the body, so the connection can carry the next request", async () => {
+    const wire = bytes(`--${B}\r\n\r\none\r\n--${B}--\r\n`);
+    const chunks = [...every(wire, 1000), bytes("epilogue"), bytes("\r\n")];
+    const { stream, log } = source(chunks);
+    for await (const part of readMultipart(stream, B)) await part.body.drain();
+    expect(log.pulls).toBe(chunks.length + 1);
+    expect(log.cancelled).toBe(false);
+  });
+
+  it("cancels an epilogue longer than 64 KiB instead of reading it", async () => {
+    const wire = bytes(`--${B}\r\n\r\none\r\n--${B}--\r\n`);
+    const { stream, log } = source([wire, ...Array.from({ length: 100 }, () => new Uint8Array(1024))]);
+    for await (const part of readMultipart(stream, B)) await part.body.drain();
+    expect(log.cancelled).toBe(true);
+  });
+
   it("scans at hundreds of MB/s", async () => {
     const chunkSize = 64 * 1024;
     const data = new Uint8Array(chunkSize);

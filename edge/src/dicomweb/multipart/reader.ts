@@ -84,9 +84,27 @@ export async function* readMultipart(
       yield contentLength === undefined ? { headers, body: partBody } : { headers, contentLength, body: partBody };
       await partBody.drain();
     }
+    await drainEpilogue(reader);
   } finally {
     await reader.cancel().catch(() => undefined);
     reader.releaseLock();
+  }
+}
+
+/**
+ * The epilogue is ignored (RFC 2046 5.1.1) but still read, up to a bound:
+ * a request body cancelled before its end leaves the connection it came on
+ * unusable for the next request in some HTTP stacks (wrangler dev's proxy
+ * then never answers a keep-alive client's next request), while an
+ * epilogue is normally empty or a CRLF.
+ */
+const MAX_EPILOGUE_BYTES = 64 * 1024;
+
+async function drainEpilogue(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  for (let read = 0; read <= MAX_EPILOGUE_BYTES; ) {
+    const chunk = await reader.read();
+    if (chunk.done) return;
+    read += chunk.value.byteLength;
   }
 }
 
