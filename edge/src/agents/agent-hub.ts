@@ -1,11 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
-import { TunnelSession } from "@dicom-edge/shared/tunnel/session";
+import { OPEN_CREDIT_HEADER, TunnelSession } from "@dicom-edge/shared/tunnel/session";
 import { errorResponse } from "../dicomweb/errors";
 import type { Env } from "../env";
 import { PrincipalCache } from "./identity";
 import { revokedAt } from "./revocations";
 import { parseSendRequest, sendResponse, sendThroughAgent } from "./send";
 import { serveStream } from "./serve";
+
+/** Bounded memory (128 MB per object): at most 16 streams of 1 MiB window each. */
+const MAX_STREAMS = 16;
+const INITIAL_CREDIT = 1024 * 1024;
+/**
+ * What the agent may send on a stream before its first CREDIT, told in the
+ * connect response: a C-STORE of a CT slice (about 520 KB) goes out whole
+ * with its OPEN, where it would otherwise wait a round trip for the grant.
+ */
+const OPEN_CREDIT = 768 * 1024;
 
 /** What each accepted socket carries through hibernation. */
 interface Attachment {
@@ -76,7 +86,7 @@ export class AgentHub extends DurableObject<Env> {
     )
       .bind(agentId, Date.now())
       .run();
-    return new Response(null, { status: 101, webSocket: client });
+    return new Response(null, { status: 101, webSocket: client, headers: { [OPEN_CREDIT_HEADER]: String(OPEN_CREDIT) } });
   }
 
   /**
@@ -151,9 +161,9 @@ export class AgentHub extends DurableObject<Env> {
     this.session ??= new TunnelSession({
       role: "edge",
       send: (frame) => ws.send(frame),
-      // Bounded memory (128 MB per object): at most 16 streams of 1 MiB window each.
-      maxStreams: 16,
-      initialCredit: 1024 * 1024,
+      maxStreams: MAX_STREAMS,
+      initialCredit: INITIAL_CREDIT,
+      openCredit: OPEN_CREDIT,
       onOpen: (stream, meta) => {
         // Keeps the object awake until the operation has answered.
         this.ctx.waitUntil(serveStream(this.env, stream, meta, { agentId, principals: this.principals }));

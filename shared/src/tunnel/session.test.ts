@@ -241,6 +241,47 @@ describe("streams between an agent and an edge", () => {
     sameBytes(concat(parts), body);
   });
 
+  it("open credit: the opener's first bytes go out with its OPEN, and the first grant is the rest of the window", async () => {
+    const window = 64 << 10;
+    const open = 48 << 10;
+    const received: TunnelStream[] = [];
+    const { agent, log } = link({ delay: () => 2, agent: { peerOpenCredit: open }, edge: { onOpen: acceptInto(received), initialCredit: window, openCredit: open } });
+    const stream = agent.open("store");
+    const write = stream.write(bytes(2 * window));
+    await settle();
+    // The agent's DATA left before the edge's first CREDIT.
+    const firstData = log.findIndex(({ from, frame }) => from === "agent" && frame.type === "DATA");
+    const firstGrant = log.findIndex(({ from, frame }) => from === "edge" && frame.type === "CREDIT");
+    expect(firstData).toBeGreaterThan(0);
+    expect(firstData).toBeLessThan(firstGrant);
+    const credits = log.flatMap(({ from, frame }) => (from === "edge" && frame.type === "CREDIT" ? [frame.credit] : []));
+    expect(credits).toEqual([window - open]);
+    // A reader that does not read still holds at most its window.
+    expect(await state(write)).toBe("pending");
+    expect(log.reduce((n, { frame }) => (frame.type === "DATA" ? n + frame.payload.length : n), 0)).toBe(window);
+    const reading = readAll(received[0]!);
+    await write;
+    await stream.end();
+    sameBytes(await reading, bytes(2 * window));
+  });
+
+  it("open credit the opener never learned only delays it, and DATA beyond what the acceptor allows is refused", async () => {
+    const received: TunnelStream[] = [];
+    const { agent } = link({ edge: { onOpen: acceptInto(received), initialCredit: 1000, openCredit: 600 } });
+    const stream = agent.open("store");
+    const writing = stream.write(bytes(3000)).then(() => stream.end());
+    await settle();
+    sameBytes(await readAll(received[0]!), bytes(3000));
+    await writing;
+
+    const { session, sent, feed } = solo("edge", { onOpen: () => undefined, initialCredit: 1000, openCredit: 600 });
+    feed({ type: "OPEN", streamId: 1, meta: { kind: "store" } });
+    expect(sent).toEqual([{ type: "CREDIT", streamId: 1, credit: 400 }]);
+    feed({ type: "DATA", streamId: 1, payload: bytes(1001) });
+    expect(sent.at(-1)).toMatchObject({ type: "RESET", streamId: 1, code: "flow-control" });
+    expect(session.streamCount).toBe(0);
+  });
+
   it("keeps every stream's bytes in order while many interleave, with random delays and tiny windows", async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -591,5 +632,8 @@ describe("API misuse", () => {
   it("checks its options", () => {
     expect(() => new TunnelSession({ role: "agent", send: () => undefined, initialCredit: 0 })).toThrow(RangeError);
     expect(() => new TunnelSession({ role: "agent", send: () => undefined, initialCredit: 2 ** 32 })).toThrow(RangeError);
+    expect(() => new TunnelSession({ role: "edge", send: () => undefined, initialCredit: 1000, openCredit: 1000 })).toThrow(RangeError);
+    expect(() => new TunnelSession({ role: "edge", send: () => undefined, openCredit: -1 })).toThrow(RangeError);
+    expect(() => new TunnelSession({ role: "agent", send: () => undefined, peerOpenCredit: 2 ** 32 })).toThrow(RangeError);
   });
 });

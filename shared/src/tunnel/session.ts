@@ -24,6 +24,12 @@
  * window. DATA beyond the window, or credit that would push the window past
  * a u32, is a protocol violation that resets the stream.
  *
+ * A receiver may let the opener start before that first grant
+ * (`openCredit`, told to the peer outside the session, as its
+ * `peerOpenCredit`): the opener's first bytes then travel with the OPEN
+ * instead of one round trip later, the first grant is smaller by as much,
+ * and a stream refused at OPEN wastes at most that many bytes.
+ *
  * ## Stream kinds
  * The session does not look at kinds; they are a contract between the agent
  * and the edge:
@@ -62,6 +68,12 @@ export const DEFAULT_INITIAL_CREDIT = 4 << 20;
  */
 export const DEFAULT_MAX_STREAMS = 16;
 
+/**
+ * The HTTP header of the tunnel's connect response in which the edge tells
+ * the agent its `openCredit` (decimal bytes); without it the agent assumes 0.
+ */
+export const OPEN_CREDIT_HEADER = "x-tunnel-open-credit";
+
 const U32_MAX = 0xffff_ffff;
 /** DATA payloads below this are copied together so that tiny frames cannot multiply per-chunk overhead. */
 const COALESCE_BELOW = 16 << 10;
@@ -86,6 +98,14 @@ export interface TunnelSessionOptions {
   onOpen?(stream: TunnelStream, meta: OpenMeta): void | Promise<void>;
   /** Receive window per stream, in bytes: 1 to 2^32 - 1; default DEFAULT_INITIAL_CREDIT. */
   initialCredit?: number;
+  /**
+   * Of `initialCredit`, the bytes the peer may send on a stream it opens
+   * before our first CREDIT: 0 to `initialCredit` - 1 (a peer that never
+   * learned it still gets the rest as its first grant). Default 0.
+   */
+  openCredit?: number;
+  /** The peer's `openCredit`: bytes we may send on a stream we open before its first CREDIT. Default 0. */
+  peerOpenCredit?: number;
   /** Streams the peer may hold open at once; more are refused. Default DEFAULT_MAX_STREAMS. */
   maxStreams?: number;
   /** A PONG arrived with the timestamp of the PING it answers. */
@@ -101,6 +121,8 @@ export interface TunnelSessionOptions {
 /** What a stream needs from its session; kept narrow so streams cannot reach into each other. */
 interface StreamHost {
   readonly initialCredit: number;
+  readonly openCredit: number;
+  readonly peerOpenCredit: number;
   /** See TunnelSession.sendBytes. */
   send(bytes: Uint8Array): Promise<void> | undefined;
   release(stream: TunnelStream): void;
@@ -126,6 +148,14 @@ export class TunnelSession {
     if (!Number.isInteger(this.initialCredit) || this.initialCredit < 1 || this.initialCredit > U32_MAX) {
       throw new RangeError(`initialCredit ${this.initialCredit} must be an integer in 1..2^32-1`);
     }
+    const openCredit = options.openCredit ?? 0;
+    const peerOpenCredit = options.peerOpenCredit ?? 0;
+    if (!Number.isInteger(openCredit) || openCredit < 0 || openCredit >= this.initialCredit) {
+      throw new RangeError(`openCredit ${openCredit} must be an integer in 0..initialCredit-1`);
+    }
+    if (!Number.isInteger(peerOpenCredit) || peerOpenCredit < 0 || peerOpenCredit > U32_MAX) {
+      throw new RangeError(`peerOpenCredit ${peerOpenCredit} must be an integer in 0..2^32-1`);
+    }
     if (!Number.isInteger(this.maxStreams) || this.maxStreams < 0) {
       throw new RangeError(`maxStreams ${this.maxStreams} must be a non-negative integer`);
     }
@@ -133,6 +163,8 @@ export class TunnelSession {
     this.nextId = options.role === "agent" ? 1 : 2;
     this.host = {
       initialCredit: this.initialCredit,
+      openCredit,
+      peerOpenCredit,
       send: (bytes) => this.sendBytes(bytes),
       release: (stream) => {
         if (this.streams.get(stream.id) !== stream) return;
@@ -389,6 +421,7 @@ export class TunnelStream {
     this.meta = meta;
     this.initiator = initiator;
     this.recvWindow = host.initialCredit;
+    if (initiator === "local") this.sendCredit = host.peerOpenCredit;
     // A quarter of the window: few CREDIT frames, yet the writer never waits on a grant it could have had.
     this.grantThreshold = Math.max(1, Math.floor(host.initialCredit / 4));
     this.resultPromise = handled(
@@ -489,11 +522,15 @@ export class TunnelStream {
 
   // ---- called by the session -------------------------------------------------
 
-  /** @internal Grants the first window; once, and only while the stream is open. */
+  /**
+   * @internal Grants the first window; once, and only while the stream is
+   * open. On a stream the peer opened, `openCredit` of it was granted in advance.
+   */
   grantInitialCredit(): void {
     if (this.isClosed || this.initialGranted) return;
     this.initialGranted = true;
-    this.sendFrame({ type: "CREDIT", streamId: this.id, credit: this.host.initialCredit });
+    const credit = this.initiator === "remote" ? this.host.initialCredit - this.host.openCredit : this.host.initialCredit;
+    this.sendFrame({ type: "CREDIT", streamId: this.id, credit });
   }
 
   /** @internal */
