@@ -143,6 +143,15 @@ const BEFORE = `SELECT i.sop_uid AS sop, i.object_key AS key, se.series_uid AS s
   JOIN series se ON se.id = i.series_pk JOIN studies st ON st.id = i.study_pk
   LEFT JOIN instance_metadata m ON m.instance_pk = i.id`;
 
+/** An instance's stored version, and whether the version about to be indexed is the same (1) or not (0). */
+export type StoredVersion = Placement & { same: number };
+
+/** The stored versions of `records`, one query; an instance not stored yet has none. */
+export async function storedVersions(db: D1Database, records: InstanceRecord[]): Promise<StoredVersion[]> {
+  if (records.length === 0) return [];
+  return (await db.prepare(BEFORE).bind(JSON.stringify(records.map(row))).all<StoredVersion>()).results;
+}
+
 /** What a commit did: the versions it replaced, and the studies whose content changed. */
 export interface CommitResult {
   /** Replaced versions, whose objects the caller deletes afterwards. */
@@ -156,22 +165,23 @@ export interface CommitResult {
 
 /**
  * Indexes `records` (whose objects are already in R2) in one transaction
- * per chunk.
+ * per chunk. `known` holds the stored versions already read for some of
+ * them (storedVersions), which spares their lookup here.
  */
-export async function commitRecords(db: D1Database, records: InstanceRecord[]): Promise<CommitResult> {
+export async function commitRecords(db: D1Database, records: InstanceRecord[], known: ReadonlyMap<InstanceRecord, StoredVersion[]> = new Map()): Promise<CommitResult> {
   const superseded: Placement[] = [];
   const changed = new Set<string>();
   for (const chunk of chunks(records)) {
     const json = JSON.stringify(chunk.map(row));
     const now = Date.now();
-    const before = await db.prepare(BEFORE).bind(json).all<Placement & { same: number }>();
+    const before = [...chunk.flatMap((r) => known.get(r) ?? []), ...(await storedVersions(db, chunk.filter((r) => !known.has(r))))];
     for (const r of chunk) {
-      const old = before.results.find((b) => b.sop === r.sop);
+      const old = before.find((b) => b.sop === r.sop);
       if (old?.same) continue;
       changed.add(r.study);
       if (old) changed.add(old.study);
     }
-    const replaced = before.results.filter((old) => !chunk.some((r) => r.key === old.key)).map(({ same: _, ...placement }) => placement);
+    const replaced = before.filter((old) => !chunk.some((r) => r.key === old.key)).map(({ same: _, ...placement }) => placement);
     await db.batch([
       db.prepare(UPSERT_PATIENTS).bind(json, now),
       db.prepare(UPSERT_STUDIES).bind(json, now),

@@ -4,6 +4,10 @@
  * multipart upload of equal 8 MiB parts (R2: every part but the last the same
  * size, at least 5 MiB, at most 10,000 parts, so objects up to 78 GiB).
  * Memory: one part buffer plus the chunk being added.
+ *
+ * `ready` holds back the first R2 call until it settles (and fails it when it
+ * rejects): the archive's pending row must name the object before any of it
+ * is uploaded, yet need not stop the bytes from streaming in meanwhile.
  */
 export const PART_SIZE = 8 * 1024 * 1024;
 
@@ -18,8 +22,12 @@ export class ObjectWriter {
   constructor(
     private readonly bucket: R2Bucket,
     readonly key: string,
+    private readonly ready: Promise<void> = Promise.resolve(),
     private readonly contentType = "application/dicom",
-  ) {}
+  ) {
+    // Awaited before each upload; a rejection nobody reached yet is not unhandled.
+    ready.catch(() => undefined);
+  }
 
   /** Bytes accepted so far. */
   get size(): number {
@@ -37,6 +45,7 @@ export class ObjectWriter {
   async close(): Promise<void> {
     this.finished = true;
     const rest = this.take(this.pendingBytes);
+    await this.ready;
     if (!this.upload) {
       await this.bucket.put(this.key, rest, { httpMetadata: { contentType: this.contentType } });
       return;
@@ -49,6 +58,8 @@ export class ObjectWriter {
   async abort(): Promise<void> {
     this.pending.length = 0;
     this.pendingBytes = 0;
+    // Whatever marks the object must have settled before the caller unmarks it.
+    await this.ready.catch(() => undefined);
     if (this.upload && !this.finished) await this.upload.abort().catch(() => undefined);
     await this.bucket.delete(this.key);
   }
@@ -59,6 +70,7 @@ export class ObjectWriter {
   }
 
   private async flushPart(bytes: Uint8Array): Promise<void> {
+    await this.ready;
     this.upload ??= await this.bucket.createMultipartUpload(this.key, { httpMetadata: { contentType: this.contentType } });
     this.parts.push(await this.upload.uploadPart(this.parts.length + 1, bytes));
     this.written += bytes.byteLength;
