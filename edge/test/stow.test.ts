@@ -59,6 +59,28 @@ describe("STOW-RS", () => {
     await nothingPending();
   });
 
+  it("keeps the copy sent last when one request holds an instance twice, whichever upload ends first", async () => {
+    // The first copy is the larger one, so its upload tends to end last.
+    const first = instance({ study: "1.2.30", sop: "1.2.30.1.1", rows: 256, columns: 256, studyDate: "20200101" });
+    const last = instance({ study: "1.2.30", sop: "1.2.30.1.1", studyDate: "20210101" });
+    const { res } = await post(multipart([first, last]));
+    expect(res.status).toBe(200);
+    expect(await stored("1.2.30")).toEqual({ rows: 1, objects: 1 });
+    const row = await env.DB.prepare("SELECT object_key AS key FROM instances WHERE sop_uid = '1.2.30.1.1'").first<{ key: string }>();
+    expect(new Uint8Array(await (await env.OBJECTS.get(row!.key))!.arrayBuffer())).toEqual(last);
+    await nothingPending();
+  });
+
+  it("stores many instances of one request, uploaded while the next are read, and answers them in request order", async () => {
+    const sops = Array.from({ length: 12 }, (_, k) => `1.2.31.1.${k + 1}`);
+    // Sizes vary, so uploads end out of order.
+    const { res, body } = await post(multipart(sops.map((sop, k) => instance({ study: "1.2.31", sop, rows: k % 3 === 0 ? 128 : 4, columns: 128 }))));
+    expect(res.status).toBe(200);
+    expect(body["00081199"]!.Value!.map((item: Dataset) => item["00081155"]!.Value![0])).toEqual(sops);
+    expect(await stored("1.2.31")).toEqual({ rows: 12, objects: 12 });
+    await nothingPending();
+  });
+
   it("moves an instance re-sent with another study, leaving no empty study behind", async () => {
     await post(multipart([instance({ study: "1.2.4", sop: "1.2.4.1.1" })]));
     await post(multipart([instance({ study: "1.2.5", sop: "1.2.4.1.1" })]));

@@ -2,7 +2,7 @@ import { stringValue } from "@dicom-edge/shared/dicom/json";
 import { Part10Error, Part10Reader } from "@dicom-edge/shared/dicom/part10-reader";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import type { StoreOutcome, StoreTransaction } from "../backends/backend";
-import { commitRecords } from "./d1/commit";
+import { commitRecords, storedVersions, type StoredVersion } from "./d1/commit";
 import { buildRecord, identity, MISSING_IDENTITY, type InstanceRecord } from "./record";
 import type { StudyChangeReporter } from "./study-events";
 import { objectKey } from "./r2/keys";
@@ -10,6 +10,12 @@ import { ObjectWriter } from "./r2/object-writer";
 
 /** Bytes held before the UIDs that name the object have been read. */
 const MAX_HEAD_BYTES = 64 * 1024 * 1024;
+/**
+ * Uploads running at once while a request goes on: each holds at most one
+ * part (8 MiB) of its object, so they add at most 32 MiB to the instance
+ * being read, and they overlap R2's latency with reading the next instance.
+ */
+const MAX_UPLOADS = 4;
 /** Index data held for one commit; past it, a long request commits in steps. */
 const MAX_STAGED_BYTES = 16 * 1024 * 1024;
 
@@ -22,6 +28,13 @@ const MAX_STAGED_BYTES = 16 * 1024 * 1024;
 export class ArchiveStore implements StoreTransaction {
   private staged: InstanceRecord[] = [];
   private stagedBytes = 0;
+  /** Stored versions read ahead of the commit, for staged records (see `upload`). */
+  private known = new Map<InstanceRecord, StoredVersion[]>();
+  /** Instances received so far; per SOP Instance UID, the latest arrival staged. */
+  private arrivals = 0;
+  private readonly latest = new Map<string, number>();
+  /** Uploads still running, each settling (never rejecting) when its object is in R2 or gone. */
+  private readonly uploads = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: D1Database,
@@ -31,6 +44,17 @@ export class ArchiveStore implements StoreTransaction {
   ) {}
 
   async add(body: AsyncIterable<Uint8Array>, expect: { study?: string }): Promise<StoreOutcome> {
+    return (await this.receive(body, expect)).outcome;
+  }
+
+  /**
+   * Reads one instance to its end and starts its upload; the outcome comes
+   * once the object is in R2, while the caller reads the next instance of
+   * the request. At most MAX_UPLOADS uploads (of at most one part each still
+   * held, see ObjectWriter) run at once: this waits for one to end first.
+   */
+  async receive(body: AsyncIterable<Uint8Array>, expect: { study?: string }): Promise<{ outcome: Promise<StoreOutcome> }> {
+    const arrival = this.arrivals++;
     const reader = new Part10Reader();
     const head: Uint8Array[] = [];
     let headBytes = 0;
@@ -58,41 +82,73 @@ export class ArchiveStore implements StoreTransaction {
       }
       if (failure) {
         if (writer) await this.discard(writer);
-        return withIdentity(failure, reader);
+        return settled(withIdentity(failure, reader));
       }
       const header = reader.end();
       if (!writer) {
         const id = identity(header.dataset);
         failure = id ? mismatch(id, expect) : MISSING_IDENTITY;
-        if (failure) return withIdentity(failure, reader);
+        if (failure) return settled(withIdentity(failure, reader));
         writer = await this.open(id!, head);
       }
       const built = buildRecord(header, writer.key);
       if (!built.ok) {
         await this.discard(writer);
-        return withIdentity({ ok: false, reason: built.reason, message: built.message }, reader);
+        return settled(withIdentity({ ok: false, reason: built.reason, message: built.message }, reader));
       }
-      await writer.close();
-      await this.stage(built.record);
-      const { study, series, sop, sopClass } = built.record;
-      return { ok: true, study, series, sop, sopClass, warnings: built.warnings };
+      const upload = this.upload(writer, built.record, arrival).then((): StoreOutcome => {
+        const { study, series, sop, sopClass } = built.record;
+        return { ok: true, study, series, sop, sopClass, warnings: built.warnings };
+      });
+      const tracked = upload.catch(() => undefined).finally(() => this.uploads.delete(tracked));
+      this.uploads.add(tracked);
+      while (this.uploads.size >= MAX_UPLOADS) await Promise.race(this.uploads);
+      return { outcome: upload };
     } catch (error) {
       if (writer) await this.discard(writer);
       if (error instanceof Part10Error) {
-        return withIdentity({ ok: false, reason: Status.CannotUnderstand, message: `not a valid DICOM Part-10 object: ${error.message}` }, reader);
+        return settled(withIdentity({ ok: false, reason: Status.CannotUnderstand, message: `not a valid DICOM Part-10 object: ${error.message}` }, reader));
       }
       // A broken request body (see MultipartError) ends the whole request.
       throw error;
     }
   }
 
+  /** Puts the object and stages its record; on failure the object goes again. */
+  private async upload(writer: ObjectWriter, record: InstanceRecord, arrival: number): Promise<void> {
+    // A transaction's first instance (often its only one: a C-STORE through
+    // the agent, most STOW-RS requests) reads its stored version while its
+    // object goes up; later ones are read a chunk at a time on commit, so a
+    // large request stays within D1's queries per invocation.
+    // The read is only awaited once the upload settled: a failure must not
+    // delete the object while its put is still in flight.
+    const before = arrival === 0 ? storedVersions(this.db, [record]) : undefined;
+    before?.catch(() => undefined);
+    try {
+      await writer.close();
+      if (before) this.known.set(record, await before);
+    } catch (error) {
+      await this.discard(writer);
+      throw error;
+    }
+    await this.stage(record, arrival);
+  }
+
   async commit(): Promise<void> {
+    await this.settle();
+    await this.flush();
+  }
+
+  /** Commits what is staged now; uploads still running stage for the next flush. */
+  private async flush(): Promise<void> {
     const records = this.staged;
+    const known = this.known;
     this.staged = [];
     this.stagedBytes = 0;
+    this.known = new Map();
     let changedStudies: string[];
     try {
-      const committed = await commitRecords(this.db, records);
+      const committed = await commitRecords(this.db, records, known);
       changedStudies = committed.changedStudies;
       await Promise.all(committed.superseded.map((old) => this.bucket.delete(old.key)));
     } catch (error) {
@@ -105,31 +161,50 @@ export class ArchiveStore implements StoreTransaction {
   }
 
   async rollback(): Promise<void> {
+    await this.settle();
     const keys = this.staged.map((r) => r.key);
     this.staged = [];
     this.stagedBytes = 0;
+    this.known = new Map();
     await this.remove(keys);
   }
 
+  /**
+   * The pending row is written while the rest of the instance streams in;
+   * the writer starts no upload before it is durable.
+   */
   private async open(id: { study: string; series: string; sop: string }, head: Uint8Array[]): Promise<ObjectWriter> {
-    const writer = new ObjectWriter(this.bucket, objectKey(id.study, id.series, id.sop));
-    await this.db.prepare("INSERT INTO pending_objects (object_key, created_at) VALUES (?1, ?2)").bind(writer.key, Date.now()).run();
+    const key = objectKey(id.study, id.series, id.sop);
+    const pending = this.db.prepare("INSERT INTO pending_objects (object_key, created_at) VALUES (?1, ?2)").bind(key, Date.now()).run();
+    const writer = new ObjectWriter(this.bucket, key, pending.then(() => undefined));
     for (const chunk of head) await writer.write(chunk);
     head.length = 0;
     return writer;
   }
 
-  private async stage(record: InstanceRecord): Promise<void> {
-    // The same instance twice in one request: the later copy wins, as it
-    // would across two requests, and the earlier object goes now.
-    const earlier = this.staged.findIndex((r) => r.sop === record.sop);
-    if (earlier >= 0) {
-      const [old] = this.staged.splice(earlier, 1);
+  /** Waits until no upload runs (their failures are the outcomes' to tell). */
+  private async settle(): Promise<void> {
+    while (this.uploads.size > 0) await Promise.all(this.uploads);
+  }
+
+  private async stage(record: InstanceRecord, arrival: number): Promise<void> {
+    // The same instance twice in one request: the copy that arrived later
+    // wins, as it would across two requests (whichever upload ended first),
+    // and the other object goes now.
+    if ((this.latest.get(record.sop) ?? -1) > arrival) {
+      await this.remove([record.key]);
+      return;
+    }
+    this.latest.set(record.sop, arrival);
+    const other = this.staged.findIndex((r) => r.sop === record.sop);
+    if (other >= 0) {
+      const [old] = this.staged.splice(other, 1);
+      this.known.delete(old!);
       await this.remove([old!.key]);
     }
     this.staged.push(record);
     this.stagedBytes += JSON.stringify(record.metadata).length;
-    if (this.stagedBytes > MAX_STAGED_BYTES) await this.commit();
+    if (this.stagedBytes > MAX_STAGED_BYTES) await this.flush();
   }
 
   private async discard(writer: ObjectWriter): Promise<void> {
@@ -143,6 +218,8 @@ export class ArchiveStore implements StoreTransaction {
     await this.db.prepare("DELETE FROM pending_objects WHERE object_key IN (SELECT value FROM json_each(?1))").bind(JSON.stringify(keys)).run();
   }
 }
+
+const settled = (outcome: StoreOutcome) => ({ outcome: Promise.resolve(outcome) });
 
 /** PS3.18 10.5.1: an instance outside the study named in the URL is not stored. */
 function mismatch(id: { study: string; sop: string; sopClass?: string }, expect: { study?: string }): StoreOutcome | undefined {

@@ -46,7 +46,13 @@ export type StoreOutcome =
  * trace of any of them.
  */
 export interface StoreTransaction {
+  /** One instance, read to its end; its outcome once it is stored (pending its commit) or refused. */
   add(body: AsyncIterable<Uint8Array>, expect: { study?: string }): Promise<StoreOutcome>;
+  /**
+   * As `add`, but returns once the body is read, with the outcome to come:
+   * the caller reads its next instance while this one is still being stored.
+   */
+  receive(body: AsyncIterable<Uint8Array>, expect: { study?: string }): Promise<{ outcome: Promise<StoreOutcome> }>;
   commit(): Promise<void>;
   rollback(): Promise<void>;
 }

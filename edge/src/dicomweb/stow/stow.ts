@@ -18,18 +18,24 @@ export async function storeInstances(request: Request, backend: Backend, base: s
   const contentType = request.headers.get("content-type") ?? "";
   const parts = partsOf(request, contentType);
   const transaction = backend.store();
-  const outcomes: StoreOutcome[] = [];
+  // Each instance is uploaded while the next one is read (StoreTransaction.receive).
+  const pending: Promise<StoreOutcome>[] = [];
+  let outcomes: StoreOutcome[];
   try {
     for await (const part of parts) {
       const type = part.contentType === undefined ? undefined : parseMediaType(part.contentType);
       if (type && `${type.type}/${type.subtype}` !== DICOM) {
         // PS3.18 10.5.1.1: only DICOM instances are stored by this origin
         // server; the part is skipped and named as a failure.
-        outcomes.push({ ok: false, reason: Status.CannotUnderstand, message: `part of type ${part.contentType} is not ${DICOM}` });
+        pending.push(Promise.resolve({ ok: false, reason: Status.CannotUnderstand, message: `part of type ${part.contentType} is not ${DICOM}` }));
         continue;
       }
-      outcomes.push(await transaction.add(part.body, study === undefined ? {} : { study }));
+      const { outcome } = await transaction.receive(part.body, study === undefined ? {} : { study });
+      // Awaited below, after the body; a failure is not unhandled meanwhile.
+      outcome.catch(() => undefined);
+      pending.push(outcome);
     }
+    outcomes = await Promise.all(pending);
   } catch (error) {
     await transaction.rollback();
     if (error instanceof MultipartError) throw new DicomWebError(400, `malformed multipart body (${error.code}): ${error.message}; nothing was stored`);
