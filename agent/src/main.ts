@@ -88,7 +88,7 @@ const server = await startDimseServer({
         sourceAeTitle: ctx.callingAeTitle,
       });
       const bytes = part10(meta, ctx.dataset);
-      if (spool) return spool.accept(bytes);
+      if (spool) return spool.accept(ctx.sopInstanceUid, bytes);
       return forwardToEdge(withIdentity(tunnel, ctx.identity.identity), { sopInstanceUid: ctx.sopInstanceUid, callingAeTitle: ctx.callingAeTitle }, bytes);
     },
     find: (request, signal) => findThroughEdge(tunnel, request, signal),
