@@ -26,7 +26,10 @@ export interface System {
 export const DESTINATION = "BENCHSCP";
 
 export interface Systems {
+  /** The agent answers C-STORE once the edge has the instance in R2 and D1. */
   edge: System;
+  /** The same edge through a second agent that answers once the instance is fsynced in its spool. */
+  edgeSpool: System;
   orthanc: System;
   destination: Storescp;
   stop(): Promise<void>;
@@ -35,23 +38,27 @@ export interface Systems {
 export async function startSystems(): Promise<Systems> {
   const received = await mkdtemp(join(tmpdir(), "dicom-edge-bench-scp-"));
   const destination = await startStorescp(DESTINATION, received);
+  const spool = await mkdtemp(join(tmpdir(), "dicom-edge-bench-spool-"));
   const stack = await startStack();
   const agent = await startAgent({ base: stack.base, id: "e2e", aeTable: [{ title: DESTINATION, host: "127.0.0.1", port: destination.port, tls: false }] });
+  const spoolAgent = await startAgent({ base: stack.base, id: "e2e-spool", ackMode: "spool", spoolDir: spool });
   const orthanc = await startOrthanc({ modalities: { [DESTINATION]: ["127.0.0.1", destination.port] } });
-  const edge = edgeSystem(stack, agent);
+  const edge = edgeSystem("dicom-edge", stack, agent);
+  const edgeSpool = edgeSystem("dicom-edge (spool ack)", stack, spoolAgent);
   const other = orthancSystem(orthanc);
   return {
     edge,
+    edgeSpool,
     orthanc: other,
     destination,
     async stop() {
-      await Promise.allSettled([edge.stop(), other.stop(), destination.stop()]);
-      await rm(received, { recursive: true, force: true });
+      await Promise.allSettled([spoolAgent.stop(), edge.stop(), other.stop(), destination.stop()]);
+      await Promise.all([received, spool].map((dir) => rm(dir, { recursive: true, force: true })));
     },
   };
 }
 
-function edgeSystem(stack: Stack, agent: Agent): System {
+function edgeSystem(name: string, stack: Stack, agent: Agent): System {
   const dicomweb = `${stack.base}/dicomweb`;
   const deleteStudy = async (study: string) => {
     const res = await fetch(`${dicomweb}/studies/${study}`, { method: "DELETE" });
@@ -59,7 +66,7 @@ function edgeSystem(stack: Stack, agent: Agent): System {
     if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw new Error(`dicom-edge DELETE study: ${res.status}`);
   };
   return {
-    name: "dicom-edge",
+    name,
     dimse: { aeTitle: agent.aeTitle, port: agent.port },
     dicomweb,
     processes: () => ({
