@@ -89,8 +89,9 @@ export class TunnelClient {
       .setExpirationTime("5m")
       .sign(new TextEncoder().encode(agentKey));
     // No permessage-deflate (RFC 7692), which ws offers by default and workerd
-    // accepts: inflating every frame of a retrieve was the agent's largest cost,
-    // and deflating them the edge's, for data sets that mostly shrink little.
+    // accepts: inflating every frame was the agent's largest CPU cost in a
+    // retrieve, and the edge deflated each one; without it a C-GET of a CT
+    // study through the tunnel went from 25 to about 70 MB/s locally.
     const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, maxPayload: 2 * 1024 * 1024, perMessageDeflate: false });
     this.socket = socket;
     socket.binaryType = "nodebuffer";

@@ -14,6 +14,7 @@ import { CommandField, decodeCommand, encodeCommand, hasDataSet, type Command, C
 import { Reject, acceptedContexts, type AcceptedContext, type NegotiationResult } from "./negotiation.ts";
 import { encodePDataHeader, encodePdu, type AssociateAc, type AssociateRj, type AssociateRq } from "./pdu.ts";
 import { AbortReason, PduReader, type PduReaderEvent } from "./pdu-reader.ts";
+import { Fragmenter, type Fragment } from "./fragmenter.ts";
 import { next, type StateName, type UlAction, type UlEvent } from "./state-machine.ts";
 
 // ------------------------------------------------------------ driver
@@ -792,27 +793,25 @@ export class Association {
     source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
     fragment: number,
   ): Promise<void> {
-    // One fragment is held back so the final one can carry the "last" bit
-    // (PS3.8 E.2); memory stays at one fragment plus one source chunk.
-    let pending: Uint8Array | undefined;
-    const flush = async (bytes: Uint8Array, isLast: boolean) => {
-      if (this.stateName !== "Sta6" && this.stateName !== "Sta8") throw new Error(`cannot send P-DATA in ${this.stateName}`);
-      this.write(encodePDataHeader(contextId, isCommand, isLast, bytes.length));
-      if (!this.write(bytes)) await this.drained();
-    };
-    let buffer: Uint8Array = new Uint8Array(0);
-    for await (const chunk of source) {
-      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-      while (buffer.length > fragment) {
-        if (pending) await flush(pending, false);
-        pending = buffer.subarray(0, fragment);
-        buffer = buffer.subarray(fragment);
+    // Memory stays at one fragment plus one source chunk (views, no copies).
+    const fragmenter = new Fragmenter(fragment);
+    const send = (fragments: Fragment[]) => {
+      // The PDUs of a chunk leave in one writev, not as a 12-byte header and a body each.
+      this.socket.cork();
+      try {
+        for (const { pieces, length, isLast } of fragments) {
+          if (this.stateName !== "Sta6" && this.stateName !== "Sta8") throw new Error(`cannot send P-DATA in ${this.stateName}`);
+          this.write(encodePDataHeader(contextId, isCommand, isLast, length));
+          for (const piece of pieces) this.write(piece);
+        }
+      } finally {
+        this.socket.uncork();
       }
+    };
+    for await (const chunk of source) {
+      send(fragmenter.push(chunk));
+      if (this.socket.writableNeedDrain) await this.drained();
     }
-    if (buffer.length > 0) {
-      if (pending) await flush(pending, false);
-      pending = buffer;
-    }
-    await flush(pending ?? new Uint8Array(0), true);
+    send(fragmenter.finish());
   }
 }
