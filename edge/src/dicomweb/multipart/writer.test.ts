@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isValidBoundary } from "./content-type.ts";
 import { withDicomwebClient } from "./dicomweb-client-harness.ts";
-import { multipartStream, newBoundary, type MultipartSourcePart } from "./writer.ts";
+import { PART_READ_BYTES, multipartStream, newBoundary, type MultipartSourcePart } from "./writer.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -69,6 +69,27 @@ describe("multipartStream", () => {
     expect(dec.decode((await reader.read()).value)).toBe("\r\n--B\r\n\r\n");
     expect(opened).toEqual([0, 1]);
     await reader.cancel();
+  });
+
+  it("reads a byte stream part (as R2 gives) in PART_READ_BYTES pieces, not chunk by chunk", async () => {
+    const { readable, writable } = new IdentityTransformStream();
+    const total = PART_READ_BYTES + 1000;
+    const writer = writable.getWriter();
+    void (async () => {
+      for (let at = 0; at < total; at += 4096) await writer.write(new Uint8Array(Math.min(4096, total - at)).fill(at / 4096));
+      await writer.close();
+    })();
+    const reader = multipartStream("B", each([{ headers: {}, body: readable }])).getReader();
+    const chunks: Uint8Array[] = [];
+    expect(dec.decode((await reader.read()).value)).toBe("--B\r\n\r\n");
+    for (;;) {
+      const { value } = await reader.read();
+      if (value!.length > 0 && dec.decode(value).startsWith("\r\n--B--")) break;
+      chunks.push(value!);
+    }
+    expect(chunks.map((c) => c.length)).toEqual([PART_READ_BYTES, total - PART_READ_BYTES]);
+    const body = new Uint8Array(await new Blob(chunks).arrayBuffer());
+    expect(body.every((byte, i) => byte === Math.floor(i / 4096))).toBe(true);
   });
 
   it("errors the output when a part's stream errors, and ends the part source", async () => {

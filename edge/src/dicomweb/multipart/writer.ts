@@ -13,6 +13,12 @@ export interface MultipartSourcePart {
 
 const encoder = new TextEncoder();
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * Bytes per read of a part body that is a byte stream. R2 bodies arrive in
+ * 4 KiB chunks locally; a pull per chunk made the JavaScript hops, not the
+ * bytes, the cost of a study retrieve (85 MB/s; ~300 MB/s at 256 KiB).
+ */
+export const PART_READ_BYTES = 256 * 1024;
 
 /** A fresh boundary: a UUID is 36 bchars and will not occur in DICOM data by chance. */
 export function newBoundary(): string {
@@ -39,7 +45,7 @@ export function multipartStream(
 ): ReadableStream<Uint8Array> {
   if (!isValidBoundary(boundary)) throw new RangeError(`invalid multipart boundary "${boundary}"`);
   let iterator: AsyncIterator<MultipartSourcePart> | undefined;
-  let body: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let body: PartReader | undefined;
   // The CRLF before each delimiter belongs to the delimiter (RFC 2046
   // 5.1.1), so the first one is omitted.
   let lead = "";
@@ -57,14 +63,17 @@ export function multipartStream(
         try {
           for (;;) {
             if (body !== undefined) {
-              const r = await body.read();
-              if (!r.done) {
-                if (r.value.byteLength === 0) continue;
-                controller.enqueue(r.value);
+              const { done, value } = await body.read();
+              if (done) {
+                body.releaseLock();
+                body = undefined;
+              }
+              // A byte stream's last read may carry bytes and done together.
+              if (value !== undefined && value.byteLength > 0) {
+                controller.enqueue(value);
                 return;
               }
-              body.releaseLock();
-              body = undefined;
+              if (!done) continue;
             }
             iterator ??= parts[Symbol.asyncIterator]();
             const next = await iterator.next();
@@ -79,7 +88,7 @@ export function multipartStream(
             if (partBody instanceof Uint8Array) {
               if (partBody.byteLength > 0) controller.enqueue(partBody);
             } else {
-              body = partBody.getReader();
+              body = partReader(partBody);
             }
             return;
           }
@@ -93,6 +102,27 @@ export function multipartStream(
     // Nothing is read ahead of the consumer.
     { highWaterMark: 0 },
   );
+}
+
+type PartReader = Pick<ReadableStreamDefaultReader<Uint8Array>, "read" | "cancel" | "releaseLock">;
+
+/**
+ * Reads a byte stream (R2's bodies) PART_READ_BYTES at a time with
+ * workerd's `readAtLeast`, into a fresh buffer each time since the consumer
+ * keeps the last one; any other stream chunk by chunk, as it comes.
+ */
+function partReader(stream: ReadableStream<Uint8Array>): PartReader {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    return stream.getReader();
+  }
+  return {
+    read: () => byob.readAtLeast(PART_READ_BYTES, new Uint8Array(PART_READ_BYTES)),
+    cancel: (reason?: unknown) => byob.cancel(reason),
+    releaseLock: () => byob.releaseLock(),
+  };
 }
 
 function headerBlock(headers: Record<string, string>): string {
