@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { nextDelay } from "@dicom-edge/shared/tunnel/backoff";
@@ -148,7 +148,10 @@ export class Spool {
   /** One spooled instance to the edge; false when it should be tried again later. */
   private async forward(name: string): Promise<boolean> {
     const path = join(this.queue, name);
-    const result = await forwardToEdge(withIdentity(this.link, SPOOL_IDENTITY), { source: "spool" }, createReadStream(path, { highWaterMark: 1 << 20 }));
+    // Read in one buffer of the file's size up to 1 MiB: a fixed 1 MiB buffer per file would make small instances mostly garbage.
+    const { size } = await stat(path);
+    const bytes = createReadStream(path, { highWaterMark: Math.max(1, Math.min(size, 1 << 20)) });
+    const result = await forwardToEdge(withIdentity(this.link, SPOOL_IDENTITY), { source: "spool" }, bytes);
     if (isStored(result.status)) {
       await unlink(path);
       return true;
