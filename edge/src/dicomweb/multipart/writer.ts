@@ -104,14 +104,14 @@ export function multipartStream(
   );
 }
 
-type PartReader = Pick<ReadableStreamDefaultReader<Uint8Array>, "read" | "cancel" | "releaseLock">;
+export type PartReader = Pick<ReadableStreamDefaultReader<Uint8Array>, "read" | "cancel" | "releaseLock">;
 
 /**
  * Reads a byte stream (R2's bodies) PART_READ_BYTES at a time with
  * workerd's `readAtLeast`, into a fresh buffer each time since the consumer
  * keeps the last one; any other stream chunk by chunk, as it comes.
  */
-function partReader(stream: ReadableStream<Uint8Array>): PartReader {
+export function partReader(stream: ReadableStream<Uint8Array>): PartReader {
   let byob: ReadableStreamBYOBReader;
   try {
     byob = stream.getReader({ mode: "byob" });

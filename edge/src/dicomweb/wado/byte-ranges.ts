@@ -1,5 +1,6 @@
 import { transferSyntax } from "@dicom-edge/shared/dicom/transfer-syntax";
 import type { Backend, StoredInstance } from "../../backends/backend";
+import { partReader, type PartReader } from "../multipart/writer";
 import { objectBody } from "./resources";
 
 /**
@@ -12,7 +13,7 @@ import { objectBody } from "./resources";
 export function rangesStream(backend: Backend, instance: StoredInstance, ranges: readonly [number, number][]): ReadableStream<Uint8Array> {
   if (transferSyntax(instance.transferSyntax)?.deflated) return inflatedRanges(backend, instance, ranges);
   let next = 0;
-  let current: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let current: PartReader | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       for (;;) {
@@ -23,14 +24,16 @@ export function rangesStream(backend: Backend, instance: StoredInstance, ranges:
             return;
           }
           if (range[1] === 0) continue;
-          current = (await objectBody(backend, instance, { offset: range[0], length: range[1] })).getReader();
+          // Read in large pieces (partReader), not R2's 4 KiB chunks: a frame is one pull, not a hundred.
+          current = partReader(await objectBody(backend, instance, { offset: range[0], length: range[1] }));
         }
         const { done, value } = await current.read();
-        if (!done) {
+        if (done) current = undefined;
+        // A byte stream's last read may carry bytes and done together.
+        if (value !== undefined && value.byteLength > 0) {
           controller.enqueue(value);
           return;
         }
-        current = undefined;
       }
     },
     async cancel(reason) {
