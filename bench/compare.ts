@@ -2,8 +2,10 @@
 // on the same files, in the same run: every case runs against both,
 // interleaved (the order alternates per run), and the table gives both
 // figures and their ratio against the target (issue 8). The figures are
-// local ones: wrangler dev serves the edge (D1 and R2 on disk through
-// Miniflare), the agent runs beside it, Orthanc stores to its own folder.
+// local ones: Miniflare serves the edge (workerd, with D1 and R2 on disk;
+// e2e/miniflare-server.ts, without wrangler dev's reload proxy in front),
+// two agents run beside it (one acknowledging C-STORE on the edge's commit,
+// one on its spool's fsync), Orthanc stores to its own folder.
 //
 // Usage: npm run bench [-- --quick] [-- --runs N] [-- --out file.json]
 //   --quick   small corpus (1,000 small, 100 CT, 50-instance study, 20 MB
@@ -46,7 +48,7 @@ const megabytes = (files: { size: number }[]) => files.reduce((n, f) => n + f.si
 const scratch = await mkdtemp(join(tmpdir(), "dicom-edge-bench-"));
 const systems = await startSystems();
 const comparisons: Comparison[] = [];
-const memory: Record<string, Record<string, number>> = {};
+const memory: Record<string, { startMB: number; peakMB: number }> = {};
 
 /** Runs `c` against Orthanc and `edge` (the agent in edge-ack mode unless told otherwise). */
 async function measure(c: Case, edge: System = systems.edge): Promise<void> {
@@ -59,7 +61,9 @@ async function measure(c: Case, edge: System = systems.edge): Promise<void> {
       const watch = c.memory ? sampleMemory(system.processes()) : undefined;
       samples[key].push(...(await c.run(system)));
       if (watch) {
-        for (const [role, peak] of Object.entries(watch.stop())) memory[role] = { peakMB: Math.max(memory[role]?.peakMB ?? 0, Math.round(peak / 1e6)) };
+        for (const [role, { start, peak }] of Object.entries(watch.stop())) {
+          memory[role] = { startMB: memory[role]?.startMB ?? Math.round(start / 1e6), peakMB: Math.max(memory[role]?.peakMB ?? 0, Math.round(peak / 1e6)) };
+        }
       }
     }
   }
@@ -265,8 +269,17 @@ try {
 }
 
 const rows = compareRows(comparisons);
+const rss = (role: string) => `${memory[role]?.startMB ?? 0} -> ${memory[role]?.peakMB ?? 0}`;
 const peak = (role: string) => memory[role]?.peakMB ?? 0;
-rows.push({ case: `peak RSS during the large C-STORE: workerd + agent vs Orthanc`, unit: "MB", "dicom-edge": `${peak("workerd")} + ${peak("agent")}`, Orthanc: String(peak("Orthanc")), ratio: ((peak("workerd") + peak("agent")) / peak("Orthanc")).toFixed(2), target: "", met: "" });
+rows.push({
+  case: `resident memory during the large C-STORE (at start -> peak): workerd, agent | Orthanc`,
+  unit: "MB",
+  "dicom-edge": `${rss("workerd")}, ${rss("agent")}`,
+  Orthanc: rss("Orthanc"),
+  ratio: `${((peak("workerd") + peak("agent")) / peak("Orthanc")).toFixed(2)}x`,
+  target: "",
+  met: "",
+});
 printTable(rows);
 const minutes = (Date.now() - started) / 60_000;
 console.log(`${QUICK ? "quick, " : ""}${RUNS} run(s), ${minutes.toFixed(1)} min, ${cpus().length} cores`);

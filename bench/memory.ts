@@ -35,16 +35,16 @@ export function residentBytes(pid: number): number {
   }
 }
 
-/** Samples the processes every 20 ms until stopped; returns each one's peak. */
-export function sampleMemory(pids: Record<string, number>): { stop(): Record<string, number> } {
-  const peak: Record<string, number> = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, residentBytes(pid)]));
+/** Samples the processes every 20 ms until stopped; returns each one's resident bytes at the start and at its peak. */
+export function sampleMemory(pids: Record<string, number>): { stop(): Record<string, { start: number; peak: number }> } {
+  const seen = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, { start: residentBytes(pid), peak: residentBytes(pid) }]));
   const timer = setInterval(() => {
-    for (const [role, pid] of Object.entries(pids)) peak[role] = Math.max(peak[role]!, residentBytes(pid));
+    for (const [role, pid] of Object.entries(pids)) seen[role]!.peak = Math.max(seen[role]!.peak, residentBytes(pid));
   }, 20);
   return {
     stop() {
       clearInterval(timer);
-      return peak;
+      return seen;
     },
   };
 }

@@ -39,7 +39,7 @@ export async function startSystems(): Promise<Systems> {
   const received = await mkdtemp(join(tmpdir(), "dicom-edge-bench-scp-"));
   const destination = await startStorescp(DESTINATION, received);
   const spool = await mkdtemp(join(tmpdir(), "dicom-edge-bench-spool-"));
-  const stack = await startStack();
+  const stack = await startStack({ runtime: "miniflare" });
   const agent = await startAgent({ base: stack.base, id: "e2e", aeTable: [{ title: DESTINATION, host: "127.0.0.1", port: destination.port, tls: false }] });
   const spoolAgent = await startAgent({ base: stack.base, id: "e2e-spool", ackMode: "spool", spoolDir: spool });
   const orthanc = await startOrthanc({ modalities: { [DESTINATION]: ["127.0.0.1", destination.port] } });

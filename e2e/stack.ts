@@ -15,6 +15,7 @@ type JWK = MintOptions["privateJwk"];
 
 const ROOT = resolve(fileURLToPath(import.meta.url), "../..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 const QUIET = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_HIDE_BANNER: "true" };
 
 /** The agent keys the e2e edge knows: agents "e2e", "e2e-spool" and "e2e-find" (the tests' agents). */
@@ -87,6 +88,12 @@ export async function startStack(
     auth?: { privateJwk: JWK; publicJwk: JWK; tokens?: StackTokens };
     /** More Worker vars, each passed as `--var K:V` after the defaults (FHIR_PUSH_URL, ...). */
     vars?: Record<string, string>;
+    /**
+     * "wrangler" (default): `wrangler dev`, as `npm start` runs it.
+     * "miniflare": the same runtime and local bindings without wrangler's
+     * development proxy (e2e/miniflare-server.ts), for the benchmarks.
+     */
+    runtime?: "wrangler" | "miniflare";
   } = {},
 ): Promise<Stack> {
   const state = options.state ?? (await mkdtemp(join(tmpdir(), "dicom-edge-e2e-")));
@@ -110,19 +117,33 @@ export async function startStack(
       admin: await mint("e2e-admin", ["admin"]),
     };
   }
-  const authVar = options.auth ? `TOKEN_PUBLIC_KEYS:${JSON.stringify({ keys: [options.auth.publicJwk] })}` : "AUTH_DISABLED:local-development-only";
+  const vars: Record<string, string> = {
+    AGENT_KEYS: JSON.stringify(AGENT_KEYS),
+    ...(options.auth ? { TOKEN_PUBLIC_KEYS: JSON.stringify({ keys: [options.auth.publicJwk] }) } : { AUTH_DISABLED: "local-development-only" }),
+    // FHIR Subscription retries after 1, 2, 4, 8 s (not 10, 20, ...): a failing receiver turns its Subscription to error within a test.
+    SUBSCRIPTION_RETRY_BASE_SECONDS: "1",
+    ...options.vars,
+  };
   const port = options.port ?? (await freePort());
   // Its own inspector port too: stacks that start together (several test
   // files, a benchmark) would otherwise race for wrangler's default one.
   const inspectorPort = await freePort();
-  const args = [
-    "dev", "--config", config, "--no-bundle", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", data, "--log-level", "warn",
-    "--var", `AGENT_KEYS:${JSON.stringify(AGENT_KEYS)}`, "--var", authVar,
-    // FHIR Subscription retries after 1, 2, 4, 8 s (not 10, 20, ...): a failing receiver turns its Subscription to error within a test.
-    "--var", "SUBSCRIPTION_RETRY_BASE_SECONDS:1",
-    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-  ];
-  const child = spawn(WRANGLER, args, { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET } });
+  const child =
+    options.runtime === "miniflare"
+      ? spawn(TSX, [join(ROOT, "e2e", "miniflare-server.ts"), config, data, String(port)], {
+          cwd: ROOT,
+          detached: true,
+          stdio: ["ignore", "pipe", "pipe"],
+          env: { ...process.env, DICOMEDGE_STACK_VARS: JSON.stringify(vars) },
+        })
+      : spawn(
+          WRANGLER,
+          [
+            "dev", "--config", config, "--no-bundle", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", data, "--log-level", "warn",
+            ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+          ],
+          { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...QUIET } },
+        );
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
   child.stderr!.on("data", (d) => (log += d));
@@ -152,7 +173,7 @@ export async function startStack(
     },
     async restart() {
       await kill();
-      return startStack({ state, port, ...(options.auth ? { auth: { ...options.auth, ...(tokens ? { tokens } : {}) } } : {}), ...(options.vars ? { vars: options.vars } : {}) });
+      return startStack({ ...options, state, port, ...(options.auth ? { auth: { ...options.auth, ...(tokens ? { tokens } : {}) } } : {}) });
     },
   };
   const deadline = Date.now() + 60_000;
