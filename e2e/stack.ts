@@ -25,6 +25,7 @@ export const AGENT_KEYS = {
   "e2e-find": "e2e-find-key-0123456789abcdef0",
   "e2e-retrieve": "e2e-retrieve-key-0123456789abcd",
   "e2e-auth": "e2e-auth-key-0123456789abcdef01",
+  "e2e-broker": "e2e-broker-key-0123456789abcdef",
 };
 
 /** Tokens a stack started with `auth` holds, by what they may do. */
@@ -179,8 +180,10 @@ export async function startStack(
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
+      // Up once the Worker itself answers /health, healthy or not (a broker's upstream may be down on purpose).
       const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) break;
+      const body = (await res.json().catch(() => undefined)) as { status?: string } | undefined;
+      if (body?.status === "ok" || body?.status === "unavailable") break;
     } catch {
       // not listening yet
     }

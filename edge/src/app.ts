@@ -9,6 +9,7 @@ import { dicomweb } from "./dicomweb/routes";
 import { fhirErrorBody, errorResponse as fhirError } from "./fhir/outcome";
 import { fhir } from "./fhir/routes";
 import { DicomWebError, errorResponse } from "./dicomweb/errors";
+import { BackendUnavailable } from "./backends/backend";
 import type { Env } from "./env";
 import { subscriptions } from "./fhir/subscription/routes";
 import { health } from "./health/health";
@@ -58,6 +59,7 @@ app.onError((error, c) => {
   // FHIR answers in OperationOutcomes (a storage timeout included), the rest in DICOM JSON.
   if (under(c.req.path, "/fhir")) return fhirError(error, `${c.req.method} ${c.req.path}`);
   if (error instanceof DicomWebError) return errorResponse(error.status, error.message);
+  if (error instanceof BackendUnavailable) return errorResponse(error.httpStatus, error.message);
   if (error instanceof HTTPException) return errorResponse(error.status, error.message);
   console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed`, error);
   return errorResponse(500, "internal error");

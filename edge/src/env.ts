@@ -10,6 +10,25 @@ export interface Env {
   /** Secret: JSON object of agent id to its HS256 key. */
   AGENT_KEYS?: string;
 
+  // The backend (edge/src/backends/select.ts): where DICOMweb, FHIR and the
+  // agents' operations go. "archive" (default): this edge's D1 and R2.
+  // "dicomweb": an existing DICOMweb server; the edge keeps nothing.
+
+  BACKEND?: string;
+  /** The upstream's DICOMweb base URL (https, or http on loopback only), e.g. "https://pacs.example/dicom-web". */
+  DICOMWEB_UPSTREAM_URL?: string;
+  /** none (default), bearer (DICOMWEB_UPSTREAM_TOKEN), basic (USERNAME and PASSWORD) or forward (the caller's own Authorization header). */
+  DICOMWEB_UPSTREAM_AUTH?: string;
+  /** Secret: the bearer token for "bearer". */
+  DICOMWEB_UPSTREAM_TOKEN?: string;
+  DICOMWEB_UPSTREAM_USERNAME?: string;
+  /** Secret. */
+  DICOMWEB_UPSTREAM_PASSWORD?: string;
+  /** Optional [[mtls_certificates]] binding: the client certificate the upstream asks for. */
+  DICOMWEB_UPSTREAM_MTLS?: Fetcher;
+  /** Seconds each call to the upstream may wait (for its headers, then for each piece of its body). Default 30; past it, 504. */
+  BACKEND_TIMEOUT_SECONDS?: string;
+
   // FHIR Subscriptions (edge/src/fhir/subscription).
 
   /** One message per study a commit or delete changed (archive/study-events.ts). */

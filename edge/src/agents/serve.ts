@@ -2,6 +2,7 @@ import { Status } from "@dicom-edge/shared/dicom/status";
 import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
 import type { FetchMeta, RetrieveMeta } from "@dicom-edge/shared/tunnel/retrieve";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
+import { BackendUnavailable } from "../backends/backend";
 import { backendFor } from "../backends/select";
 import type { Env } from "../env";
 import { findOutcome, type FindMeta } from "./find";
@@ -65,6 +66,12 @@ export async function serveStream(env: Env, stream: TunnelStream, meta: OpenMeta
         stream.reset("unknown-kind", `no operation ${meta.kind}`);
     }
   } catch (error) {
+    if (error instanceof BackendUnavailable) {
+      // PS3.4 B.2.3, C.4.1.1.4: the upstream archive could not take or answer it now; the caller may try again.
+      console.warn(`agent stream ${meta.kind}: ${error.message}`);
+      if (!stream.closed) stream.sendResult({ status: Status.OutOfResources, errorComment: error.message.slice(0, 64) });
+      return;
+    }
     console.error(`agent stream ${meta.kind} failed`, error);
     if (stream.closed) return;
     stream.sendResult({ status: Status.ProcessingFailure, errorComment: "the edge failed to process the operation" });

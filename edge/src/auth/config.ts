@@ -1,6 +1,7 @@
 import type { JSONWebKeySet } from "jose";
 import type { Env } from "../env";
 import { EDGE_TOKEN_ALG } from "./edge-tokens";
+import { isSecureOrLoopback } from "../http/service-url";
 
 /** The bindings authentication reads (env.ts documents each). */
 export type AuthBindings = Pick<Env, "TOKEN_PUBLIC_KEYS" | "OIDC_ISSUER" | "OIDC_AUDIENCE" | "OIDC_JWKS_URL" | "OIDC_SCOPE_PREFIX" | "AUTH_DISABLED">;
@@ -85,12 +86,8 @@ function oidcIssuer(env: AuthBindings): OidcIssuer | undefined | string {
     return "OIDC_JWKS_URL is not a URL";
   }
   // Keys fetched in the clear could be swapped on the way: https, except on loopback (a local issuer, the tests).
-  if (jwksUrl.protocol !== "https:" && !(jwksUrl.protocol === "http:" && isLoopback(jwksUrl.hostname))) {
+  if (!isSecureOrLoopback(jwksUrl)) {
     return "OIDC_JWKS_URL must be https (http only on 127.0.0.1, [::1] or localhost)";
   }
   return { issuer: env.OIDC_ISSUER!, audience: env.OIDC_AUDIENCE!, jwksUrl, scopePrefix: env.OIDC_SCOPE_PREFIX ?? "" };
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

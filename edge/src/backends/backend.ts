@@ -97,3 +97,20 @@ export interface Backend {
   delete(scope: Scope): Promise<number>;
   health(): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; error?: string }> }>;
 }
+
+/**
+ * What a proxy backend answers when its upstream (a DICOMweb server, a PACS)
+ * failed (502), is not configured usably (503) or was too slow (504):
+ * nothing was done there that the caller can rely on. Each frontend maps it
+ * in its one place: DICOMweb that status with the reason, FHIR a transient
+ * or timeout OperationOutcome, DIMSE A700 (Refused: Out of Resources,
+ * PS3.4 B.2.3, C.4.1.1.4).
+ */
+export class BackendUnavailable extends Error {
+  constructor(
+    readonly httpStatus: 502 | 503 | 504,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,12 +1,34 @@
 import { Archive } from "../archive/archive";
 import { reportToQueue } from "../archive/study-events";
 import type { Env } from "../env";
-import type { Backend } from "./backend";
+import { BackendUnavailable, type Backend } from "./backend";
+import { DicomWebBackend } from "./dicomweb/dicomweb-backend";
+import { Upstream, upstreamConfig } from "./dicomweb/upstream";
+
+/** Who is asking, where a backend passes that on (DICOMWEB_UPSTREAM_AUTH=forward). */
+export interface Caller {
+  /** The request's Authorization header. */
+  authorization?: string | undefined;
+}
 
 /**
- * The backend the frontends use: the archive (the only one built so far),
- * reporting its study changes to the STUDY_EVENTS queue (FHIR Subscriptions).
+ * The backend every frontend uses, chosen by BACKEND: "archive" (the
+ * default: D1 and R2, its study changes reported to the STUDY_EVENTS queue
+ * for FHIR Subscriptions) or "dicomweb" (an upstream DICOMweb server). A
+ * setting that cannot work is a 503 that says what to set, never a silent
+ * fall-back to the archive.
  */
-export function backendFor(env: Env): Backend {
-  return new Archive(env.DB, env.OBJECTS, env.STUDY_EVENTS ? reportToQueue(env.STUDY_EVENTS) : undefined);
+export function backendFor(env: Env, caller: Caller = {}): Backend {
+  switch (env.BACKEND ?? "archive") {
+    case "archive":
+      return new Archive(env.DB, env.OBJECTS, env.STUDY_EVENTS ? reportToQueue(env.STUDY_EVENTS) : undefined);
+    case "dicomweb": {
+      const config = upstreamConfig(env);
+      if (typeof config === "string") throw new BackendUnavailable(503, config);
+      const mtls = env.DICOMWEB_UPSTREAM_MTLS;
+      return new DicomWebBackend(new Upstream(config, caller.authorization, mtls ? (request) => mtls.fetch(request) : undefined));
+    }
+    default:
+      throw new BackendUnavailable(503, `BACKEND must be archive or dicomweb, not ${JSON.stringify(env.BACKEND)}`);
+  }
 }

@@ -1,5 +1,5 @@
 /** HTTP statuses the DICOMweb frontend answers with (PS3.18 8.5, 10.4-10.6). */
-export type DicomWebStatus = 400 | 404 | 406 | 409 | 413 | 415 | 500 | 502 | 503;
+export type DicomWebStatus = 400 | 404 | 405 | 406 | 409 | 413 | 415 | 500 | 502 | 503 | 504;
 
 /** A request the frontend refuses; mapped to a response in one place (app.ts). */
 export class DicomWebError extends Error {

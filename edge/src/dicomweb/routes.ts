@@ -3,6 +3,7 @@ import type { Backend, Scope } from "../backends/backend";
 import { backendFor } from "../backends/select";
 import type { Env } from "../env";
 import { deleteResource } from "./delete/delete";
+import { isRelaying, relayed } from "./relay";
 import { searchForResources } from "./qido/search";
 import { storeInstances } from "./stow/stow";
 import { retrieveBulkdata } from "./wado/bulkdata";
@@ -24,7 +25,12 @@ function scopeOf(c: Ctx): Scope {
 }
 
 function withBackend(handler: (c: Ctx, backend: Backend) => Promise<Response>) {
-  return (c: Ctx) => handler(c, backendFor(c.env));
+  return (c: Ctx) => handler(c, backendFor(c.env, { authorization: c.req.header("Authorization") }));
+}
+
+/** WADO-RS: served from the archive, or relayed to the upstream DICOMweb server (relay.ts). */
+function retrieving(handler: (c: Ctx, backend: Backend) => Promise<Response>) {
+  return withBackend((c, backend) => (isRelaying(backend) ? relayed(c.req.raw, backend, baseOf(c)) : handler(c, backend)));
 }
 
 /** The Studies Service (PS3.18 10): STOW-RS, WADO-RS, QIDO-RS and delete. */
@@ -46,13 +52,13 @@ dicomweb.post("/studies", withBackend((c, b) => storeInstances(c.req.raw, b, bas
 dicomweb.post(STUDY, withBackend((c, b) => storeInstances(c.req.raw, b, baseOf(c), c.req.param("study"))));
 
 for (const path of [STUDY, SERIES, INSTANCE]) {
-  dicomweb.get(path, withBackend((c, b) => retrieveInstances(c.req.raw, b, baseOf(c), scopeOf(c))));
-  dicomweb.get(`${path}/metadata`, withBackend((c, b) => retrieveMetadata(c.req.raw, b, baseOf(c), scopeOf(c))));
-  dicomweb.get(`${path}/thumbnail`, withBackend((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "thumbnail")));
+  dicomweb.get(path, retrieving((c, b) => retrieveInstances(c.req.raw, b, baseOf(c), scopeOf(c))));
+  dicomweb.get(`${path}/metadata`, retrieving((c, b) => retrieveMetadata(c.req.raw, b, baseOf(c), scopeOf(c))));
+  dicomweb.get(`${path}/thumbnail`, retrieving((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "thumbnail")));
   dicomweb.delete(path, withBackend((c, b) => deleteResource(b, scopeOf(c))));
 }
-dicomweb.get(`${INSTANCE}/rendered`, withBackend((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "rendered")));
-dicomweb.get(`${INSTANCE}/frames/:frames`, withBackend((c, b) => retrieveFrames(c.req.raw, b, baseOf(c), scopeOf(c) as Required<Scope>, c.req.param("frames")!)));
-dicomweb.get(`${INSTANCE}/frames/:frames/rendered`, withBackend((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "rendered", c.req.param("frames")!)));
-dicomweb.get(`${INSTANCE}/frames/:frames/thumbnail`, withBackend((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "thumbnail", c.req.param("frames")!)));
-dicomweb.get(`${INSTANCE}/bulkdata/:path{.+}`, withBackend((c, b) => retrieveBulkdata(c.req.raw, b, baseOf(c), scopeOf(c) as Required<Scope>, c.req.param("path")!)));
+dicomweb.get(`${INSTANCE}/rendered`, retrieving((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "rendered")));
+dicomweb.get(`${INSTANCE}/frames/:frames`, retrieving((c, b) => retrieveFrames(c.req.raw, b, baseOf(c), scopeOf(c) as Required<Scope>, c.req.param("frames")!)));
+dicomweb.get(`${INSTANCE}/frames/:frames/rendered`, retrieving((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "rendered", c.req.param("frames")!)));
+dicomweb.get(`${INSTANCE}/frames/:frames/thumbnail`, retrieving((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "thumbnail", c.req.param("frames")!)));
+dicomweb.get(`${INSTANCE}/bulkdata/:path{.+}`, retrieving((c, b) => retrieveBulkdata(c.req.raw, b, baseOf(c), scopeOf(c) as Required<Scope>, c.req.param("path")!)));

@@ -6,12 +6,13 @@
 import { HTTPException } from "hono/http-exception";
 import { DicomWebError } from "../dicomweb/errors";
 import type { IssueSeverity, IssueType, OperationOutcome } from "./r4";
+import { BackendUnavailable } from "../backends/backend";
 
 /** FHIR's JSON media type (R4 http.html#mime). */
 export const FHIR_JSON = "application/fhir+json";
 
 /** The statuses the FHIR frontend answers errors with. */
-export type FhirStatus = 400 | 401 | 403 | 404 | 405 | 406 | 500 | 503;
+export type FhirStatus = 400 | 401 | 403 | 404 | 405 | 406 | 500 | 502 | 503 | 504;
 
 /** A request the FHIR frontend refuses; routes.ts turns it into a response. */
 export class FhirError extends Error {
@@ -55,6 +56,7 @@ export function fhirErrorBody(status: number, message: string): Response {
 function asFhirError(error: unknown): FhirError | undefined {
   if (error instanceof FhirError) return error;
   if (error instanceof DicomWebError || error instanceof HTTPException) return byStatus(error.status, error.message);
+  if (error instanceof BackendUnavailable) return new FhirError(error.httpStatus, error.httpStatus === 504 ? "timeout" : "transient", error.message);
   return undefined;
 }
 

@@ -89,7 +89,7 @@ export interface Endpoint {
 export type IssueSeverity = "fatal" | "error" | "warning" | "information";
 
 /** R4 IssueType codes used here (valueset-issue-type). */
-export type IssueType = "invalid" | "not-found" | "not-supported" | "too-costly" | "login" | "forbidden" | "exception" | "transient" | "informational";
+export type IssueType = "invalid" | "not-found" | "not-supported" | "too-costly" | "login" | "forbidden" | "exception" | "transient" | "timeout" | "informational";
 
 export interface OperationOutcome {
   resourceType: "OperationOutcome";

@@ -36,8 +36,8 @@ fhir.get("/metadata", (c) => send(c, capabilityStatement(origin(c), c.env.VERSIO
 
 fhir.get("/Patient", (c) => search(c, "Patient"));
 fhir.get("/ImagingStudy", (c) => search(c, "ImagingStudy"));
-fhir.get("/Patient/:id", async (c) => send(c, await readPatient(backendFor(c.env), c.req.param("id"))));
-fhir.get("/ImagingStudy/:id", async (c) => send(c, await readImagingStudy(backendFor(c.env), c.req.param("id"))));
+fhir.get("/Patient/:id", async (c) => send(c, await readPatient(backendFor(c.env, { authorization: c.req.header("Authorization") }), c.req.param("id"))));
+fhir.get("/ImagingStudy/:id", async (c) => send(c, await readImagingStudy(backendFor(c.env, { authorization: c.req.header("Authorization") }), c.req.param("id"))));
 fhir.get("/Endpoint/:id", (c) => {
   if (c.req.param("id") !== ENDPOINT_ID) throw new FhirError(404, "not-found", `Endpoint/${c.req.param("id")} is not known (the one Endpoint is Endpoint/${ENDPOINT_ID})`);
   return send(c, endpointResource(origin(c)));
@@ -70,7 +70,7 @@ function unknownType(type: string): never {
 async function search(c: Ctx, type: SearchableType): Promise<Response> {
   const lenient = prefersLenient(c.req.header("prefer"));
   const parsed = parseSearch(type, new URL(c.req.url).searchParams, lenient);
-  const context = { backend: backendFor(c.env), base: `${origin(c)}/fhir`, search: parsed };
+  const context = { backend: backendFor(c.env, { authorization: c.req.header("Authorization") }), base: `${origin(c)}/fhir`, search: parsed };
   const bundle = type === "Patient" ? await searchPatients(context) : await searchImagingStudies(context);
   return send(c, bundle, lenient ? { "Preference-Applied": "handling=lenient" } : {});
 }

@@ -13,6 +13,7 @@
  * says why, rather than guessing.
  */
 import type { Env } from "../../env";
+import { isSecureOrLoopback } from "../../http/service-url";
 
 export type PushBindings = Pick<
   Env,
@@ -87,13 +88,9 @@ function urlError(name: string, text: string, queryAllowed = false): string | un
   } catch {
     return `${name} is not a URL`;
   }
-  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname))) {
+  if (isSecureOrLoopback(url)) {
     if (url.hash || (url.search && !queryAllowed)) return `${name} must not have a ${url.hash ? "fragment" : "query"}`;
     return undefined;
   }
   return `${name} must be https (http only on 127.0.0.1, [::1] or localhost)`;
-}
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

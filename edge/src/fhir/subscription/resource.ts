@@ -5,6 +5,7 @@
 import { FHIR_JSON } from "../outcome";
 import type { IssueType } from "../r4";
 import { parseCriteria } from "./criteria";
+import { isSecureOrLoopback } from "../../http/service-url";
 
 /** R4 SubscriptionStatus: the server moves requested to active, and active to error after repeated failures. */
 export type SubscriptionStatus = "requested" | "active" | "error" | "off";
@@ -36,7 +37,6 @@ export interface Invalid {
 const invalid = (message: string, code: IssueType = "invalid"): Invalid => ({ status: 400, code, message });
 
 /** Hosts where a plain-http endpoint is allowed: the machine itself (local development, tests). */
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /** RFC 9110 5.1 field-name (a token), then ":", then the value. */
 const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*)$/s;
 /** Field values: visible Latin-1 characters, spaces and tabs (RFC 9110 5.5, and what Headers accepts); no CR, LF, NUL or other controls. */
@@ -101,8 +101,7 @@ function checkEndpoint(value: unknown): string | Invalid {
     return invalid(`channel.endpoint ${JSON.stringify(value)} is not an absolute URL`);
   }
   if (url.username || url.password) return invalid("channel.endpoint must not hold credentials: send them in channel.header");
-  if (url.protocol === "https:") return value;
-  if (url.protocol === "http:" && LOOPBACK.has(url.hostname)) return value;
+  if (isSecureOrLoopback(url)) return value;
   return invalid("channel.endpoint must be https (http only for 127.0.0.1 or localhost)");
 }
 
