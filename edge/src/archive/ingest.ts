@@ -5,6 +5,7 @@ import type { StoreOutcome, StoreTransaction } from "../backends/backend";
 import { commitRecords, storedVersions, type StoredVersion } from "./d1/commit";
 import { buildRecord, identity, MISSING_IDENTITY, type InstanceRecord } from "./record";
 import type { StudyChangeReporter } from "./study-events";
+import { Uploads } from "../backends/uploads";
 import { objectKey } from "./r2/keys";
 import { ObjectWriter } from "./r2/object-writer";
 
@@ -34,7 +35,7 @@ export class ArchiveStore implements StoreTransaction {
   private arrivals = 0;
   private readonly latest = new Map<string, number>();
   /** Uploads still running, each settling (never rejecting) when its object is in R2 or gone. */
-  private readonly uploads = new Set<Promise<unknown>>();
+  private readonly uploads = new Uploads(MAX_UPLOADS);
 
   constructor(
     private readonly db: D1Database,
@@ -100,9 +101,7 @@ export class ArchiveStore implements StoreTransaction {
         const { study, series, sop, sopClass } = built.record;
         return { ok: true, study, series, sop, sopClass, warnings: built.warnings };
       });
-      const tracked = upload.catch(() => undefined).finally(() => this.uploads.delete(tracked));
-      this.uploads.add(tracked);
-      while (this.uploads.size >= MAX_UPLOADS) await Promise.race(this.uploads);
+      await this.uploads.add(upload);
       return { outcome: upload };
     } catch (error) {
       if (writer) await this.discard(writer);
@@ -135,7 +134,7 @@ export class ArchiveStore implements StoreTransaction {
   }
 
   async commit(): Promise<void> {
-    await this.settle();
+    await this.uploads.settle();
     await this.flush();
   }
 
@@ -161,7 +160,7 @@ export class ArchiveStore implements StoreTransaction {
   }
 
   async rollback(): Promise<void> {
-    await this.settle();
+    await this.uploads.settle();
     const keys = this.staged.map((r) => r.key);
     this.staged = [];
     this.stagedBytes = 0;
@@ -180,11 +179,6 @@ export class ArchiveStore implements StoreTransaction {
     for (const chunk of head) await writer.write(chunk);
     head.length = 0;
     return writer;
-  }
-
-  /** Waits until no upload runs (their failures are the outcomes' to tell). */
-  private async settle(): Promise<void> {
-    while (this.uploads.size > 0) await Promise.all(this.uploads);
   }
 
   private async stage(record: InstanceRecord, arrival: number): Promise<void> {

@@ -2,6 +2,7 @@ import { numberValue, sequenceItems, stringValue, type DicomJson } from "@dicom-
 import { Part10Error, Part10Reader } from "@dicom-edge/shared/dicom/part10-reader";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import type { StoreOutcome, StoreTransaction } from "../backend";
+import { Uploads } from "../uploads";
 import type { Upstream } from "./upstream";
 
 /** Instances being sent to the upstream at once while the caller reads the next. */
@@ -17,7 +18,7 @@ const MAX_UPLOADS = 4;
  * some instances of a request and fail others).
  */
 export class UpstreamStore implements StoreTransaction {
-  private readonly uploads = new Set<Promise<unknown>>();
+  private readonly uploads = new Uploads(MAX_UPLOADS);
 
   constructor(private readonly upstream: Upstream) {}
 
@@ -90,16 +91,14 @@ export class UpstreamStore implements StoreTransaction {
         return outcomeOf(response.status, await response.text(), reader, unreadable);
       })
       .finally(() => bodyDone());
-    const tracked = outcome.catch(() => undefined).finally(() => this.uploads.delete(tracked));
-    this.uploads.add(tracked);
     // The caller reads its next instance once this one's bytes are all on their way.
     await Promise.race([bodyRead, outcome.catch(() => undefined)]);
-    while (this.uploads.size >= MAX_UPLOADS) await Promise.race(this.uploads);
+    await this.uploads.add(outcome);
     return { outcome };
   }
 
   async commit(): Promise<void> {
-    while (this.uploads.size > 0) await Promise.all(this.uploads);
+    await this.uploads.settle();
   }
 
   async rollback(): Promise<void> {
