@@ -26,6 +26,7 @@ export const AGENT_KEYS = {
   "e2e-retrieve": "e2e-retrieve-key-0123456789abcd",
   "e2e-auth": "e2e-auth-key-0123456789abcdef01",
   "e2e-broker": "e2e-broker-key-0123456789abcdef",
+  "e2e-broker-pacs": "e2e-broker-pacs-key-0123456789",
 };
 
 /** Tokens a stack started with `auth` holds, by what they may do. */

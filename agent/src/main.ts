@@ -8,6 +8,7 @@ import type { SendMeta } from "@dicom-edge/shared/tunnel/retrieve";
 import type { RetrieveService } from "./dimse/c-get-move";
 import { startDimseServer } from "./dimse/server";
 import { edgeJwtVerifier, withIdentity } from "./identity/identity";
+import { isPacsKind, servePacs, type PacsSettings } from "./pacs/serve";
 import { serveSend } from "./retrieve/send";
 import { Spool } from "./spool/spool";
 import { fileMetaInformation } from "./store/file-meta";
@@ -27,6 +28,7 @@ const tunnel = new TunnelClient({
   onConnected: () => spool?.notifyConnected(),
   onOpen: (stream, meta) => {
     if (meta.kind === "send") void serveSend(stream, meta as Partial<SendMeta>, retrieve);
+    else if (isPacsKind(meta.kind)) void servePacs(stream, meta, pacs);
     else stream.reset("unknown-kind", `the agent serves no ${meta.kind} streams`);
   },
 });
@@ -38,6 +40,13 @@ const retrieve: RetrieveService = {
   timeoutMs: config.dimse.artimTimeoutMs,
   log,
   destination: (title) => aeTable.get(title),
+};
+// The edge's DIMSE backend (BACKEND=dimse): this agent as the SCU toward a PACS of its AE table.
+const pacs: PacsSettings = {
+  aeTitle: config.dimse.aeTitle,
+  maxPduLength: config.dimse.maxPduLength,
+  destination: (title) => aeTable.get(title),
+  log,
 };
 const spool = config.spool.ackMode === "spool" ? new Spool(config.spool.dir, tunnel, log) : undefined;
 await spool?.init();

@@ -13,6 +13,8 @@ export interface Env {
   // The backend (edge/src/backends/select.ts): where DICOMweb, FHIR and the
   // agents' operations go. "archive" (default): this edge's D1 and R2.
   // "dicomweb": an existing DICOMweb server; the edge keeps nothing.
+  // "dimse": a hospital PACS reached through a connected agent (DIMSE_AGENT,
+  // DIMSE_PACS); the edge keeps nothing either.
 
   BACKEND?: string;
   /** The upstream's DICOMweb base URL (https, or http on loopback only), e.g. "https://pacs.example/dicom-web". */
@@ -26,7 +28,22 @@ export interface Env {
   DICOMWEB_UPSTREAM_PASSWORD?: string;
   /** Optional [[mtls_certificates]] binding: the client certificate the upstream asks for. */
   DICOMWEB_UPSTREAM_MTLS?: Fetcher;
-  /** Seconds each call to the upstream may wait (for its headers, then for each piece of its body). Default 30; past it, 504. */
+  /**
+   * dimse: the id of the agent (a key of AGENT_KEYS) whose tunnel reaches the
+   * PACS; while it is not connected the backend answers 503.
+   */
+  DIMSE_AGENT?: string;
+  /**
+   * dimse: the PACS's AE title, an entry of that agent's AE table (its
+   * `[[ae_table]]`: host, port, DICOM-TLS), e.g. "PACS". The agent calls it
+   * with its own AE title as the Calling AE Title.
+   */
+  DIMSE_PACS?: string;
+  /**
+   * Seconds each call to the upstream may wait (dicomweb: for its headers,
+   * then for each piece of its body; dimse: to connect and associate, then
+   * for each DIMSE response). Default 30; past it, 504.
+   */
   BACKEND_TIMEOUT_SECONDS?: string;
 
   // FHIR Subscriptions (edge/src/fhir/subscription).

@@ -4,6 +4,7 @@ import { errorResponse } from "../dicomweb/errors";
 import type { Env } from "../env";
 import { PrincipalCache } from "./identity";
 import { revokedAt } from "./revocations";
+import { isPacsPath, pacsThroughAgent, unavailable } from "./pacs";
 import { parseSendRequest, sendResponse, sendThroughAgent } from "./send";
 import { serveStream } from "./serve";
 
@@ -28,9 +29,10 @@ interface Attachment {
  * agent's WebSocket with the hibernation API and serves the streams the
  * agent opens through the shared tunnel protocol (echo, store, find,
  * retrieve, fetch, authenticate: serve.ts), and opens `send` streams
- * toward it. The session is rebuilt after hibernation; hibernation only
- * happens while no stream is open and no request is in flight, so nothing
- * in flight is lost by it.
+ * and the DIMSE backend's `pacs-*` streams (pacs.ts) toward it. The
+ * session is rebuilt after hibernation; hibernation only happens while no
+ * stream is open and no request is in flight, so nothing in flight is lost
+ * by it.
  */
 export class AgentHub extends DurableObject<Env> {
   private session: TunnelSession | undefined;
@@ -45,9 +47,10 @@ export class AgentHub extends DurableObject<Env> {
   private readonly principals = new PrincipalCache();
 
   /**
-   * The Worker forwards three requests here: the agent's WebSocket
-   * (connect.ts), a send toward it (send.ts), and a disconnect when an admin
-   * revokes the agent (admin/agents.ts).
+   * The Worker forwards four requests here: the agent's WebSocket
+   * (connect.ts), a send toward it (send.ts), a disconnect when an admin
+   * revokes the agent (admin/agents.ts), and the DIMSE backend's operations
+   * on a PACS through it (pacs.ts).
    */
   override async fetch(request: Request): Promise<Response> {
     const agentId = request.headers.get("x-agent-id") ?? "";
@@ -55,6 +58,7 @@ export class AgentHub extends DurableObject<Env> {
     const path = new URL(request.url).pathname;
     if (request.method === "POST" && path.endsWith("/send")) return this.send(request, agentId);
     if (request.method === "POST" && path.endsWith("/disconnect")) return this.disconnect(agentId);
+    if (request.method === "POST" && isPacsPath(path)) return this.pacs(request, agentId);
     return errorResponse(404, "no such resource");
   }
 
@@ -100,6 +104,13 @@ export class AgentHub extends DurableObject<Env> {
     const send = parseSendRequest(await request.json());
     if ("reason" in send) return errorResponse(400, send.reason);
     return sendResponse(agentId, send, await sendThroughAgent(this.sessionFor(ws), send, request.signal));
+  }
+
+  /** Like a send: the open request keeps the object awake until the agent answered. */
+  private async pacs(request: Request, agentId: string): Promise<Response> {
+    const ws = this.ctx.getWebSockets().find((socket) => socket.readyState === WebSocket.OPEN && this.isActive(socket));
+    if (!ws) return unavailable(503, `agent ${agentId} is not connected`);
+    return pacsThroughAgent(this.sessionFor(ws), agentId, request);
   }
 
   /**

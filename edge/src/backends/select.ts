@@ -4,6 +4,9 @@ import type { Env } from "../env";
 import { BackendUnavailable, type Backend } from "./backend";
 import { DicomWebBackend } from "./dicomweb/dicomweb-backend";
 import { Upstream, upstreamConfig } from "./dicomweb/upstream";
+import { dimseConfig } from "./dimse/config";
+import { DimseBackend } from "./dimse/dimse-backend";
+import { AgentPacsLink } from "./dimse/link";
 
 /** Who is asking, where a backend passes that on (DICOMWEB_UPSTREAM_AUTH=forward). */
 export interface Caller {
@@ -14,7 +17,8 @@ export interface Caller {
 /**
  * The backend every frontend uses, chosen by BACKEND: "archive" (the
  * default: D1 and R2, its study changes reported to the STUDY_EVENTS queue
- * for FHIR Subscriptions) or "dicomweb" (an upstream DICOMweb server). A
+ * for FHIR Subscriptions), "dicomweb" (an upstream DICOMweb server) or
+ * "dimse" (a hospital PACS reached through a connected agent). A
  * setting that cannot work is a 503 that says what to set, never a silent
  * fall-back to the archive.
  */
@@ -28,7 +32,12 @@ export function backendFor(env: Env, caller: Caller = {}): Backend {
       const mtls = env.DICOMWEB_UPSTREAM_MTLS;
       return new DicomWebBackend(new Upstream(config, caller.authorization, mtls ? (request) => mtls.fetch(request) : undefined));
     }
+    case "dimse": {
+      const config = dimseConfig(env);
+      if (typeof config === "string") throw new BackendUnavailable(503, config);
+      return new DimseBackend(new AgentPacsLink(env.AGENT_HUB, config));
+    }
     default:
-      throw new BackendUnavailable(503, `BACKEND must be archive or dicomweb, not ${JSON.stringify(env.BACKEND)}`);
+      throw new BackendUnavailable(503, `BACKEND must be archive, dicomweb or dimse, not ${JSON.stringify(env.BACKEND)}`);
   }
 }

@@ -1,7 +1,8 @@
 import { stringValue, type DicomJson } from "@dicom-edge/shared/dicom/json";
 import { isQueryError, queryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
 import { toQido } from "@dicom-edge/shared/query/to-qido";
-import { BackendUnavailable, type Backend, type MetadataEntry, type Scope, type SearchResult, type StoredInstance, type StoreTransaction } from "../backend";
+import { BackendUnavailable, type Backend, type Scope, type SearchResult, type StoreTransaction } from "../backend";
+import { matchesOf, refusedReads } from "../proxied";
 import { UpstreamStore } from "./store";
 import type { Upstream } from "./upstream";
 
@@ -12,6 +13,13 @@ import type { Upstream } from "./upstream";
  * through the agent reach that server too. The edge keeps nothing.
  */
 export class DicomWebBackend implements Backend {
+  // C-GET, C-MOVE and SEND read instances one by one with their stored layout
+  // (transfer syntax, data set offset), which an upstream DICOMweb server does not give.
+  private readonly refused = refusedReads("C-GET, C-MOVE and SEND are not available with the dicomweb backend; WADO-RS is");
+  readonly instances = this.refused.instances;
+  readonly read = this.refused.read;
+  readonly metadata = this.refused.metadata;
+
   constructor(private readonly upstream: Upstream) {}
 
   /** The one query engine's Query, sent on as QIDO-RS; the upstream matches. */
@@ -33,13 +41,7 @@ export class DicomWebBackend implements Backend {
     }
     const warning = response.headers.get("Warning") ?? "";
     return {
-      matches: datasets.map((dataset) => ({
-        ...optional("study", stringValue(dataset, "0020000D")),
-        ...optional("series", stringValue(dataset, "0020000E")),
-        ...optional("sop", stringValue(dataset, "00080018")),
-        ...(query.level === "patient" ? optional("patient", stringValue(dataset, "00100020")) : {}),
-        dataset,
-      })),
+      matches: matchesOf(datasets, query.level),
       // PS3.18 10.6.3.2: the upstream says when there are more results past its limit.
       truncated: /additional results/i.test(warning) || (query.limit !== undefined && datasets.length >= query.limit),
     };
@@ -80,33 +82,8 @@ export class DicomWebBackend implements Backend {
     }
   }
 
-  instances(_scope: Scope): Promise<StoredInstance[]> {
-    return Promise.reject(notYet());
-  }
-
-  read(): Promise<ReadableStream<Uint8Array> | null> {
-    return Promise.reject(notYet());
-  }
-
-  metadata(): AsyncIterable<MetadataEntry> {
-    return {
-      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(notYet()) }),
-    };
-  }
 }
 
-/**
- * C-GET, C-MOVE and SEND read instances one by one with their stored
- * layout (transfer syntax, data set offset); through an upstream DICOMweb
- * server that layout is not known yet, so they are refused, not guessed.
- */
-function notYet(): BackendUnavailable {
-  return new BackendUnavailable(503, "C-GET, C-MOVE and SEND are not available with the dicomweb backend; WADO-RS is");
-}
-
-function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
-}
 
 function scopePath(scope: Scope): string {
   return `/studies/${scope.study}${scope.series ? `/series/${scope.series}` : ""}${scope.instance ? `/instances/${scope.instance}` : ""}`;

@@ -2,6 +2,7 @@ import { numberValue, sequenceItems, stringValue, type DicomJson } from "@dicom-
 import { Part10Error, Part10Reader } from "@dicom-edge/shared/dicom/part10-reader";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import type { StoreOutcome, StoreTransaction } from "../backend";
+import { requestBody } from "../proxied";
 import { Uploads } from "../uploads";
 import type { Upstream } from "./upstream";
 
@@ -30,47 +31,18 @@ export class UpstreamStore implements StoreTransaction {
     const boundary = `dicom-edge-${crypto.randomUUID()}`;
     const reader = new Part10Reader();
     let unreadable: string | undefined;
-    let bodyDone!: () => void;
-    const bodyRead = new Promise<void>((resolve) => (bodyDone = resolve));
     const encoder = new TextEncoder();
-    const iterator = body[Symbol.asyncIterator]();
-    let state: "head" | "body" | "tail" | "done" = "head";
     // One part, streamed as it arrives; the header is read on the way to name the instance.
-    const request = new ReadableStream<Uint8Array>({
-      async pull(controller) {
+    const { stream: request, read } = requestBody(body, {
+      head: encoder.encode(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`),
+      tail: encoder.encode(`\r\n--${boundary}--\r\n`),
+      tap: (chunk) => {
+        if (unreadable) return;
         try {
-          if (state === "head") {
-            state = "body";
-            controller.enqueue(encoder.encode(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`));
-            return;
-          }
-          if (state === "body") {
-            const next = await iterator.next();
-            if (!next.done) {
-              if (!unreadable) {
-                try {
-                  reader.write(next.value);
-                } catch (error) {
-                  unreadable = error instanceof Part10Error ? error.message : String(error);
-                }
-              }
-              controller.enqueue(next.value);
-              return;
-            }
-            state = "tail";
-            bodyDone();
-          }
-          controller.enqueue(encoder.encode(`\r\n--${boundary}--\r\n`));
-          controller.close();
-          state = "done";
+          reader.write(chunk);
         } catch (error) {
-          bodyDone();
-          controller.error(error);
+          unreadable = error instanceof Part10Error ? error.message : String(error);
         }
-      },
-      async cancel() {
-        bodyDone();
-        await iterator.return?.();
       },
     });
     const path = expect.study === undefined ? "/studies" : `/studies/${expect.study}`;
@@ -89,10 +61,9 @@ export class UpstreamStore implements StoreTransaction {
           }
         }
         return outcomeOf(response.status, await response.text(), reader, unreadable);
-      })
-      .finally(() => bodyDone());
+      });
     // The caller reads its next instance once this one's bytes are all on their way.
-    await Promise.race([bodyRead, outcome.catch(() => undefined)]);
+    await Promise.race([read, outcome.catch(() => undefined)]);
     await this.uploads.add(outcome);
     return { outcome };
   }

@@ -1,0 +1,77 @@
+import { Status } from "@dicom-edge/shared/dicom/status";
+import { queryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
+import { PACS_ECHO, PACS_FIND, isPacsFailure, parsePacsFindResult, parsePacsResult } from "@dicom-edge/shared/tunnel/pacs";
+import { BackendUnavailable, type Backend, type Scope, type SearchResult, type StoreTransaction } from "../backend";
+import { matchesOf, refusedReads } from "../proxied";
+import { statusText, unavailableFor } from "./failures";
+import type { AgentPacsLink } from "./link";
+import { PacsStore } from "./store";
+
+/** PS3.4 C.4.1.1.4: Matching terminated due to Cancel (the agent cancels once `limit` matches came). */
+const CANCEL = 0xfe00;
+
+/**
+ * The edge in front of a hospital PACS reached through a connected agent
+ * (BACKEND=dimse): QIDO-RS and the agents' C-FIND become a C-FIND at the
+ * PACS, STOW-RS and C-STORE a C-STORE, C-ECHO and /health a C-ECHO; the
+ * agent acts as the SCU on an association of its own (agents/pacs.ts,
+ * agent/src/pacs). The edge keeps nothing.
+ */
+export class DimseBackend implements Backend {
+  private readonly refused = refusedReads("WADO-RS, C-GET, C-MOVE and SEND are not available with the dimse backend yet");
+  readonly instances = this.refused.instances;
+  readonly read = this.refused.read;
+  readonly metadata = this.refused.metadata;
+
+  constructor(private readonly link: AgentPacsLink) {}
+
+  private get pacs(): string {
+    return this.link.config.pacs;
+  }
+
+  /** The one query engine's Query as a C-FIND at the PACS (PS3.4 C.4.1); the PACS matches. */
+  async search(query: Query): Promise<SearchResult | QueryError> {
+    const answer = await this.link.call("find", { kind: PACS_FIND, query });
+    const result = parsePacsFindResult(answer.result);
+    if (!result) throw new BackendUnavailable(502, `agent ${this.link.config.agent} answered the C-FIND without a status`);
+    if (isPacsFailure(result)) {
+      // A key no C-FIND identifier can carry is the caller's request to fix.
+      if (result.failure === "bad-request") return queryError(result.message);
+      throw unavailableFor(result);
+    }
+    // PS3.4 C.4.1.1.4: A900 "Identifier does not match SOP Class" refuses the query itself.
+    if ((result.status & 0xff00) === 0xa900) return queryError(`${this.pacs} refused the C-FIND: ${statusText(result.status, result.errorComment)}`);
+    if (result.status !== Status.Success && result.status !== CANCEL) {
+      throw new BackendUnavailable(502, `${this.pacs} answered the C-FIND with ${statusText(result.status, result.errorComment)}`);
+    }
+    return {
+      matches: matchesOf(answer.matches ?? [], query.level),
+      truncated: result.truncated,
+    };
+  }
+
+  store(): StoreTransaction {
+    return new PacsStore(this.link);
+  }
+
+  /** C-ECHO and /health: the PACS answers a C-ECHO (PS3.7 9.1.5) through the agent. */
+  async health(): Promise<{ ok: boolean; checks: Record<string, { ok: boolean; error?: string }> }> {
+    try {
+      const result = parsePacsResult((await this.link.call("echo", { kind: PACS_ECHO })).result);
+      if (!result) return unhealthy(`agent ${this.link.config.agent} answered the C-ECHO without a status`);
+      if (isPacsFailure(result)) return unhealthy(result.message);
+      if (result.status !== Status.Success) return unhealthy(`${this.pacs} answered the C-ECHO with ${statusText(result.status, result.errorComment)}`);
+      return { ok: true, checks: { pacs: { ok: true } } };
+    } catch (error) {
+      return unhealthy(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  delete(_scope: Scope): Promise<number> {
+    return Promise.reject(new BackendUnavailable(503, "delete is not available with the dimse backend: DIMSE has no delete service"));
+  }
+}
+
+function unhealthy(error: string): { ok: false; checks: Record<string, { ok: boolean; error?: string }> } {
+  return { ok: false, checks: { pacs: { ok: false, error } } };
+}
