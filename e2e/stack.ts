@@ -27,6 +27,7 @@ export const AGENT_KEYS = {
   "e2e-auth": "e2e-auth-key-0123456789abcdef01",
   "e2e-broker": "e2e-broker-key-0123456789abcdef",
   "e2e-broker-pacs": "e2e-broker-pacs-key-0123456789",
+  "e2e-broker-get": "e2e-broker-get-key-0123456789a",
 };
 
 /** Tokens a stack started with `auth` holds, by what they may do. */

@@ -1,14 +1,15 @@
 /**
  * C-GET and C-MOVE at the agent (PS3.4 C.4.3, C.4.2), served from the
- * archive. The agent runs the DIMSE side (sub-operations, presentation
- * contexts, pending responses); the edge answers two tunnel streams
- * (contract: shared/src/tunnel/retrieve.ts):
+ * backend (the archive, or an upstream DICOMweb server). The agent runs
+ * the DIMSE side (sub-operations, presentation contexts, pending
+ * responses); the edge answers two tunnel streams (contract:
+ * shared/src/tunnel/retrieve.ts):
  *
  * - `retrieve`: the request identifier is resolved to the instances it names
  *   (hierarchical retrieve, PS3.4 C.4.2.2.1 / C.4.3.2.1) and sent as a
  *   `RetrievePlan` line, one `RetrieveItem` line per instance, and a RESULT.
  * - `fetch`: the stored data set of one of those instances, streamed from
- *   R2 under the tunnel's credit, then a RESULT.
+ *   the backend under the tunnel's credit, then a RESULT.
  *
  * The agent's RESET (its peer's C-CANCEL, PS3.7 9.3.2.3 / 9.3.3.3) stops
  * either one quietly: nobody is left to answer.
@@ -39,7 +40,7 @@ const NOT_STORED = Status.ProcessingFailure; // 0x0110
 const MAX_ERROR_COMMENT = 64;
 /** Lines (plan and items) are joined into DATA frames of this size: a study of 10,000 instances is ~40 frames, not 10,000. */
 const LINE_FRAME_BYTES = 64 * 1024;
-/** R2 hands out small chunks; joined like the agent's stores (agent/src/store/forward.ts) to cut WebSocket messages. */
+/** Backends hand out small chunks (R2: 4 KiB locally); joined like the agent's stores (agent/src/store/forward.ts) to cut WebSocket messages. */
 const FETCH_FRAME_BYTES = 256 * 1024;
 
 const QUERY_RETRIEVE_LEVEL = "00080052";
@@ -264,20 +265,20 @@ async function studiesOf(backend: Backend, keys: RetrieveKeys, pageSize: number,
 /**
  * Answers one `fetch` stream: the stored data set of one instance, File Meta
  * Information excluded (a C-STORE-RQ carries the data set alone, PS3.7
- * 9.3.1.1), read from R2 as a range and written as it arrives, so memory is
- * one frame whatever the object's size; `stream.write` waits for the
- * agent's credit. Returns the final status, or undefined when the agent
- * reset the stream.
+ * 9.3.1.1), as the backend streams it (the archive: one R2 range read; an
+ * upstream DICOMweb server: its WADO-RS part past the File Meta group) and
+ * written as it arrives, so memory is one frame whatever the object's size;
+ * `stream.write` waits for the agent's credit. Returns the final status, or
+ * undefined when the agent reset the stream. A body that breaks off throws
+ * (serve.ts answers with a failure status), so the sub-operation fails.
  */
 export async function fetchOutcome(backend: Backend, stream: TunnelStream, meta: FetchMeta): Promise<DimseOutcome | undefined> {
   if (![meta.study, meta.series, meta.sop].every((uid) => typeof uid === "string" && isUid(uid))) {
     return { status: UNABLE_TO_PROCESS, errorComment: "fetch needs the study, series and SOP Instance UIDs" };
   }
-  const [instance] = await backend.instances({ study: meta.study, series: meta.series, instance: meta.sop });
-  if (!instance) return { status: NOT_STORED, errorComment: "instance no longer stored" };
-  const length = instance.size - instance.datasetOffset;
-  const body = length > 0 ? await backend.read(instance, { offset: instance.datasetOffset, length }) : emptyStream();
-  if (!body) return { status: NOT_STORED, errorComment: "instance no longer stored" };
+  const dataset = await backend.dataset({ study: meta.study, series: meta.series, sop: meta.sop });
+  if (!dataset) return { status: NOT_STORED, errorComment: "instance no longer stored" };
+  const { body, length } = dataset;
   if (stream.closed) {
     await body.cancel();
     return undefined;
@@ -285,7 +286,7 @@ export async function fetchOutcome(backend: Backend, stream: TunnelStream, meta:
 
   let sent = 0;
   try {
-    // Leaving the loop early (a failed write) cancels the R2 read through the iterators' return().
+    // Leaving the loop early (a failed write) cancels the backend's read through the iterators' return().
     for await (const frame of frames(body, FETCH_FRAME_BYTES)) {
       await stream.write(frame);
       sent += frame.length;
@@ -295,10 +296,7 @@ export async function fetchOutcome(backend: Backend, stream: TunnelStream, meta:
     throw error;
   }
   // The bytes already went; a failure status tells the agent to fail this sub-operation rather than send a short data set.
-  if (sent !== length) return { status: NOT_STORED, errorComment: `stored object holds ${sent} of ${length} bytes` };
+  // Without a known length the agent still checks the size its plan announced.
+  if (length !== undefined && sent !== length) return { status: NOT_STORED, errorComment: `stored object holds ${sent} of ${length} bytes` };
   return { status: Status.Success };
-}
-
-function emptyStream(): ReadableStream<Uint8Array> {
-  return new ReadableStream({ start: (controller) => controller.close() });
 }

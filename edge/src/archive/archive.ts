@@ -1,5 +1,5 @@
 import { isQueryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
-import type { Backend, MetadataEntry, Scope, SearchResult, StoredInstance, StoreTransaction } from "../backends/backend";
+import type { Backend, InstanceUids, MetadataEntry, Scope, SearchResult, StoredInstance, StoreTransaction } from "../backends/backend";
 import { search } from "./d1/search";
 import { removeRows } from "./d1/commit";
 import { findInstances, placements, readMetadata } from "./d1/instances";
@@ -36,6 +36,17 @@ export class Archive implements Backend {
   async read(instance: StoredInstance, range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array> | null> {
     const object = await this.bucket.get(instance.ref, range ? { range } : undefined);
     return object?.body ?? null;
+  }
+
+  /** One range read of the object: its length is known, so a short read fails the caller's check. */
+  async dataset(uids: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; length: number } | null> {
+    const [instance] = await this.instances({ study: uids.study, series: uids.series, instance: uids.sop });
+    if (!instance) return null;
+    const length = instance.size - instance.datasetOffset;
+    // A File Meta group and no data set (PS3.10 7.1 allows it): nothing to read from R2.
+    if (length === 0) return { body: new ReadableStream({ start: (controller) => controller.close() }), length };
+    const body = await this.read(instance, { offset: instance.datasetOffset, length });
+    return body ? { body, length } : null;
   }
 
   metadata(scope: Scope): AsyncIterable<MetadataEntry> {

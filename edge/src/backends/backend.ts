@@ -14,6 +14,13 @@ export interface Scope {
   instance?: string;
 }
 
+/** The UIDs that name one instance. */
+export interface InstanceUids {
+  study: string;
+  series: string;
+  sop: string;
+}
+
 export interface StoredInstance {
   study: string;
   series: string;
@@ -92,6 +99,14 @@ export interface Backend {
   instances(scope: Scope): Promise<StoredInstance[]>;
   /** The stored bytes, whole or one range of them; null if the object is gone. */
   read(instance: StoredInstance, range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array> | null>;
+  /**
+   * The data set of one instance as stored, File Meta Information excluded
+   * (what a C-STORE-RQ carries, PS3.7 9.3.1.1), streamed; null if it is not
+   * stored. `length` is how many bytes the body must hold where the backend
+   * knows it; without it, the body's end is the data set's end, and a body
+   * that breaks off errors rather than ends.
+   */
+  dataset(instance: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; length?: number } | null>;
   metadata(scope: Scope): AsyncIterable<MetadataEntry>;
   /** Removes index rows and objects together; returns how many instances went. */
   delete(scope: Scope): Promise<number>;

@@ -50,15 +50,16 @@ export function requestBody(
 }
 
 /**
- * The reads a proxy backend cannot serve yet (instances one by one with
- * their stored layout, for C-GET, C-MOVE and SEND): each call is refused
+ * The reads a proxy backend does not serve (instances one by one with
+ * their stored layout, their bytes, their metadata): each call is refused
  * with `reason`, never answered from elsewhere.
  */
-export function refusedReads(reason: string): Pick<Backend, "instances" | "read" | "metadata"> {
+export function refusedReads(reason: string): Pick<Backend, "instances" | "read" | "dataset" | "metadata"> {
   const refusal = () => new BackendUnavailable(503, reason);
   return {
     instances: () => Promise.reject(refusal()),
     read: () => Promise.reject(refusal()),
+    dataset: () => Promise.reject(refusal()),
     metadata: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(refusal()) }) }),
   };
 }

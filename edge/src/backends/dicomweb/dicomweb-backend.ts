@@ -1,26 +1,37 @@
 import { stringValue, type DicomJson } from "@dicom-edge/shared/dicom/json";
 import { isQueryError, queryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
 import { toQido } from "@dicom-edge/shared/query/to-qido";
-import { BackendUnavailable, type Backend, type Scope, type SearchResult, type StoreTransaction } from "../backend";
+import { BackendUnavailable, type Backend, type InstanceUids, type Scope, type SearchResult, type StoredInstance, type StoreTransaction } from "../backend";
 import { matchesOf, refusedReads } from "../proxied";
+import { upstreamDataset, upstreamInstances } from "./instances";
 import { UpstreamStore } from "./store";
 import type { Upstream } from "./upstream";
 
 /**
  * The edge in front of an existing DICOMweb server (BACKEND=dicomweb): each
  * operation maps onto the same service upstream (QIDO-RS to QIDO-RS,
- * STOW-RS to STOW-RS, WADO-RS relayed), so a modality's C-STORE and C-FIND
- * through the agent reach that server too. The edge keeps nothing.
+ * STOW-RS to STOW-RS, WADO-RS relayed), so a modality's C-STORE, C-FIND,
+ * C-GET and C-MOVE through the agent reach that server too. The edge keeps
+ * nothing.
  */
 export class DicomWebBackend implements Backend {
-  // C-GET, C-MOVE and SEND read instances one by one with their stored layout
-  // (transfer syntax, data set offset), which an upstream DICOMweb server does not give.
-  private readonly refused = refusedReads("C-GET, C-MOVE and SEND are not available with the dicomweb backend; WADO-RS is");
-  readonly instances = this.refused.instances;
+  // WADO-RS is relayed to the upstream (dicomweb/relay.ts), which knows the
+  // byte ranges and metadata of what it stores; the edge reads none of them.
+  private readonly refused = refusedReads("the dicomweb backend relays WADO-RS to the upstream rather than reading instances itself");
   readonly read = this.refused.read;
   readonly metadata = this.refused.metadata;
 
   constructor(private readonly upstream: Upstream) {}
+
+  /** For C-GET, C-MOVE and SEND: QIDO-RS of the scope, and each instance's syntax and layout from its own File Meta group. */
+  instances(scope: Scope): Promise<StoredInstance[]> {
+    return upstreamInstances(this.upstream, scope);
+  }
+
+  /** The WADO-RS part of the instance as stored, past its File Meta group. */
+  dataset(uids: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; length?: number } | null> {
+    return upstreamDataset(this.upstream, uids);
+  }
 
   /** The one query engine's Query, sent on as QIDO-RS; the upstream matches. */
   async search(query: Query): Promise<SearchResult | QueryError> {

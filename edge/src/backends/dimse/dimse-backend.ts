@@ -21,6 +21,7 @@ export class DimseBackend implements Backend {
   private readonly refused = refusedReads("WADO-RS, C-GET, C-MOVE and SEND are not available with the dimse backend yet");
   readonly instances = this.refused.instances;
   readonly read = this.refused.read;
+  readonly dataset = this.refused.dataset;
   readonly metadata = this.refused.metadata;
 
   constructor(private readonly link: AgentPacsLink) {}

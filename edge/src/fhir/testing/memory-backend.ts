@@ -29,6 +29,7 @@ export function memoryBackend(datasets: Partial<Record<Level, DicomJson[]>>): Me
     store: unused,
     instances: unused,
     read: unused,
+    dataset: unused,
     metadata: unused,
     delete: unused,
     health: unused,
