@@ -23,6 +23,7 @@ const AS_STORED = 'multipart/related; type="application/dicom"; transfer-syntax=
 
 let orthanc: Orthanc;
 let proxy: Server;
+let proxyPort: number;
 let stack: Stack;
 let agent: Agent;
 let destination: Storescp;
@@ -40,10 +41,10 @@ const gets = new Map<string, number>();
 
 beforeAll(async () => {
   orthanc = await startOrthanc();
-  const port = await freePort();
+  proxyPort = await freePort();
   proxy = createServer((incoming, outgoing) => void forward(incoming, outgoing));
-  await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
-  stack = await startStack({ vars: { BACKEND: "dicomweb", DICOMWEB_UPSTREAM_URL: `http://127.0.0.1:${port}/dicom-web`, BACKEND_TIMEOUT_SECONDS: "10" } });
+  await new Promise<void>((resolve) => proxy.listen(proxyPort, "127.0.0.1", resolve));
+  stack = await startStack({ vars: { BACKEND: "dicomweb", DICOMWEB_UPSTREAM_URL: `http://127.0.0.1:${proxyPort}/dicom-web`, BACKEND_TIMEOUT_SECONDS: "10" } });
   destinationDir = await mkdtemp(join(tmpdir(), "dicom-edge-broker-move-"));
   getDir = await mkdtemp(join(tmpdir(), "dicom-edge-broker-get-"));
   destination = await startStorescp("STORESCP", destinationDir);
@@ -186,5 +187,40 @@ describe("C-GET and C-MOVE through the agent, BACKEND=dicomweb with Orthanc upst
     expect(report).toMatchObject({ status: 0xb000, completed: series.length - 1, failed: 1 });
     expect(report.instances.find((i) => i.sopInstanceUID === cut.sopInstanceUid)!.status).not.toBe(0);
     await expectServedBytes(destinationDir, series.filter((f) => f !== cut));
+  });
+});
+
+describe("PROXY_CACHE=r2", () => {
+  let cached: Stack;
+  let cachedAgent: Agent;
+
+  beforeAll(async () => {
+    cached = await startStack({ vars: { BACKEND: "dicomweb", DICOMWEB_UPSTREAM_URL: `http://127.0.0.1:${proxyPort}/dicom-web`, BACKEND_TIMEOUT_SECONDS: "10", PROXY_CACHE: "r2" } });
+    cachedAgent = await startAgent({ base: cached.base, id: "e2e-broker-cache" });
+  }, 180_000);
+
+  afterAll(async () => {
+    await cachedAgent?.stop();
+    await cached?.stop();
+  });
+
+  it("a second C-GET of a series reads its instances from R2, not from the upstream, byte for byte the same", async () => {
+    // The first CT series: getscu takes Explicit VR Little Endian (the agent never transcodes), and no test deletes from it.
+    const series = ct.filter((f) => f.seriesInstanceUid === ct[0]!.seriesInstanceUid);
+    const getCached = () => dcmtk("getscu", ["-v", "-aec", cachedAgent.aeTitle, "+B", "-od", getDir, ...seriesKeys(series[0]!), "127.0.0.1", String(cachedAgent.port)]);
+    const instanceGets = () => series.reduce((n, f) => n + (gets.get(f.sopInstanceUid) ?? 0), 0);
+    gets.clear();
+    const first = await getCached();
+    expect(first.output).toMatch(/Received C-GET Response \(Success\)/);
+    await expectServedBytes(getDir, series);
+    // The plan reads each instance's header, the fetch its bytes (and keeps a copy).
+    expect(instanceGets()).toBe(2 * series.length);
+
+    for (const f of await readdir(getDir)) await rm(join(getDir, f), { force: true });
+    gets.clear();
+    const second = await getCached();
+    expect(second.output).toMatch(/Received C-GET Response \(Success\)/);
+    await expectServedBytes(getDir, series);
+    expect(instanceGets()).toBe(0);
   });
 });

@@ -29,6 +29,12 @@ export interface Env {
   /** Optional [[mtls_certificates]] binding: the client certificate the upstream asks for. */
   DICOMWEB_UPSTREAM_MTLS?: Fetcher;
   /**
+   * dicomweb: "r2" keeps a copy of each instance C-GET, C-MOVE or SEND read
+   * from the upstream in OBJECTS (under proxy-cache/), so the next read of
+   * it goes there instead; "off" (the default) keeps nothing.
+   */
+  PROXY_CACHE?: string;
+  /**
    * dimse: the id of the agent (a key of AGENT_KEYS) whose tunnel reaches the
    * PACS; while it is not connected the backend answers 503.
    */

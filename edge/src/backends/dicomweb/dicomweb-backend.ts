@@ -3,6 +3,7 @@ import { isQueryError, queryError, type Query, type QueryError } from "@dicom-ed
 import { toQido } from "@dicom-edge/shared/query/to-qido";
 import { BackendUnavailable, type Backend, type InstanceUids, type Scope, type SearchResult, type StoredInstance, type StoreTransaction } from "../backend";
 import { matchesOf, refusedReads } from "../proxied";
+import type { InstanceCache } from "./cache";
 import { upstreamDataset, upstreamInstances } from "./instances";
 import { UpstreamStore } from "./store";
 import type { Upstream } from "./upstream";
@@ -21,16 +22,20 @@ export class DicomWebBackend implements Backend {
   readonly read = this.refused.read;
   readonly metadata = this.refused.metadata;
 
-  constructor(private readonly upstream: Upstream) {}
+  constructor(
+    private readonly upstream: Upstream,
+    /** PROXY_CACHE=r2: copies of the instances C-GET, C-MOVE and SEND read (cache.ts). */
+    private readonly cache?: InstanceCache,
+  ) {}
 
   /** For C-GET, C-MOVE and SEND: QIDO-RS of the scope, and each instance's syntax and layout from its own File Meta group. */
   instances(scope: Scope): Promise<StoredInstance[]> {
-    return upstreamInstances(this.upstream, scope);
+    return upstreamInstances(this.upstream, scope, this.cache);
   }
 
   /** The WADO-RS part of the instance as stored, past its File Meta group. */
   dataset(uids: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; length?: number } | null> {
-    return upstreamDataset(this.upstream, uids);
+    return upstreamDataset(this.upstream, uids, this.cache);
   }
 
   /** The one query engine's Query, sent on as QIDO-RS; the upstream matches. */

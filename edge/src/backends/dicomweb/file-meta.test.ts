@@ -49,6 +49,7 @@ describe("splitFileMeta", () => {
         expect(split.transferSyntax).toBe(syntax);
         expect(split.sopClass).toBe(CT);
         expect(split.datasetOffset).toBe(offset);
+        expect(split.head).toEqual(bytes.subarray(0, offset));
         expect(await collect(split.dataset)).toEqual(bytes.subarray(offset));
       }
     });
@@ -57,6 +58,7 @@ describe("splitFileMeta", () => {
   it("finds the data set's start when it was a byte or two back, in a stream of one-byte chunks", async () => {
     const bytes = object("1.2.840.10008.1.2.1");
     const split = await splitFileMeta(chunks(bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1)));
+    expect(split.head).toEqual(bytes.subarray(0, datasetOffsetOf(bytes)));
     expect(await collect(split.dataset)).toEqual(bytes.subarray(datasetOffsetOf(bytes)));
   });
 

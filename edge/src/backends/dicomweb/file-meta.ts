@@ -1,3 +1,4 @@
+import { concat } from "@dicom-edge/shared/bytes";
 import { Part10Reader } from "@dicom-edge/shared/dicom/part10-reader";
 
 /**
@@ -13,6 +14,8 @@ export interface SplitObject {
   sopClass?: string;
   /** Where the data set starts in the object: preamble, "DICM" and the File Meta group before it. */
   datasetOffset: number;
+  /** Those first `datasetOffset` bytes, for a copy of the whole object (a few hundred bytes). */
+  head: Uint8Array;
   /** The data set's bytes to the object's end; an error of `body` passes through. */
   dataset: AsyncGenerator<Uint8Array, void, undefined>;
 }
@@ -33,12 +36,14 @@ export async function splitFileMeta(body: AsyncIterable<Uint8Array>): Promise<Sp
   // The last bytes before `chunk`: the data set may start a byte or two before the chunk that let the reader see it.
   let before: Uint8Array = new Uint8Array(0);
   let start = 0;
+  // Everything read so far: the group is found within the first chunk or two.
+  const seen: Uint8Array[] = [];
   for (;;) {
     const next = await source.next();
     if (next.done) {
       // A File Meta group and an empty data set (PS3.10 7.1 allows it): the end is where the reader knows.
       const header = reader.end();
-      return { ...about(header.transferSyntaxUID, header.meta), datasetOffset: header.datasetOffset, dataset: rest([], source, false) };
+      return { ...about(header.transferSyntaxUID, header.meta), datasetOffset: header.datasetOffset, head: concat(seen).slice(0, header.datasetOffset), dataset: rest([], source, false) };
     }
     const chunk = next.value;
     for (let at = 0; at < chunk.length; at += META_SLICE) {
@@ -52,10 +57,12 @@ export async function splitFileMeta(body: AsyncIterable<Uint8Array>): Promise<Sp
       if (datasetOffset === undefined || transferSyntaxUID === undefined) continue;
       const lead = datasetOffset < start ? [before.subarray(before.length - (start - datasetOffset))] : [];
       const first = chunk.subarray(Math.max(0, datasetOffset - start));
-      return { ...about(transferSyntaxUID, meta ?? {}), datasetOffset, dataset: rest([...lead, first], source, true) };
+      const head = concat([...seen, chunk]).slice(0, datasetOffset);
+      return { ...about(transferSyntaxUID, meta ?? {}), datasetOffset, head, dataset: rest([...lead, first], source, true) };
     }
     before = joinTail(before, chunk, HELD_BACK);
     start += chunk.length;
+    seen.push(chunk);
   }
 }
 

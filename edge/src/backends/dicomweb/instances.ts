@@ -3,6 +3,7 @@ import { Part10Error } from "@dicom-edge/shared/dicom/part10-reader";
 import { multipartRelated } from "../../dicomweb/multipart/content-type";
 import { MultipartError, readMultipart } from "../../dicomweb/multipart/reader";
 import { BackendUnavailable, type InstanceUids, type Scope, type StoredInstance } from "../backend";
+import type { CacheWriter, InstanceCache } from "./cache";
 import { splitFileMeta, type SplitObject } from "./file-meta";
 import type { Upstream } from "./upstream";
 
@@ -29,34 +30,61 @@ interface Listed extends InstanceUids {
 }
 
 /** The instances of a scope with their stored layout; one that went away upstream meanwhile is left out. */
-export async function upstreamInstances(upstream: Upstream, scope: Scope): Promise<StoredInstance[]> {
+export async function upstreamInstances(upstream: Upstream, scope: Scope, cache?: InstanceCache): Promise<StoredInstance[]> {
   const listed = await search(upstream, scope);
-  const found = await bounded(listed, HEADER_READS, (instance) => layoutOf(upstream, instance));
+  const found = await bounded(listed, HEADER_READS, (instance) => layoutOf(upstream, instance, cache));
   return found.filter((instance): instance is StoredInstance => instance !== null);
 }
 
-/** One instance's data set, File Meta Information excluded; null when the upstream does not have it. */
-export async function upstreamDataset(upstream: Upstream, uids: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; length?: number } | null> {
+/**
+ * One instance's data set, File Meta Information excluded; null when the
+ * upstream does not have it. With a cache: from its copy, or from the
+ * upstream while a copy is written as the bytes pass (only whole objects
+ * of a known length become copies).
+ */
+export async function upstreamDataset(upstream: Upstream, uids: InstanceUids, cache?: InstanceCache): Promise<{ body: ReadableStream<Uint8Array>; length?: number } | null> {
+  const cached = await cache?.dataset(uids);
+  if (cached) return cached;
   const opened = await open(upstream, uids);
   if (!opened) return null;
   const { split, partLength, close } = opened;
   const iterator = split.dataset;
+  let copy =
+    cache && partLength !== undefined && split.sopClass !== undefined
+      ? cache.writer(uids, { transferSyntax: split.transferSyntax, sopClass: split.sopClass, datasetOffset: split.datasetOffset, size: partLength })
+      : undefined;
+  // A copy that fails only stops being written: the caller's bytes go on.
+  const copied = async (write: (writer: CacheWriter) => Promise<void>) => {
+    if (!copy) return;
+    try {
+      await write(copy);
+    } catch (error) {
+      const failed = copy;
+      copy = undefined;
+      await failed.abort(error);
+    }
+  };
+  await copied((writer) => writer.write(split.head));
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const next = await iterator.next();
         if (!next.done) {
+          await copied((writer) => writer.write(next.value));
           controller.enqueue(next.value);
           return;
         }
+        await copied((writer) => writer.close());
         await close();
         controller.close();
       } catch (error) {
+        await copy?.abort(error);
         await close();
         controller.error(unavailable(error, uids));
       }
     },
-    async cancel() {
+    async cancel(reason) {
+      await copy?.abort(reason);
       await iterator.return();
       await close();
     },
@@ -106,7 +134,9 @@ async function search(upstream: Upstream, scope: Scope): Promise<Listed[]> {
  * part read to its end to count it, since the agent is told each data set's
  * size before it asks for the bytes (shared/src/tunnel/retrieve.ts).
  */
-async function layoutOf(upstream: Upstream, listed: Listed): Promise<StoredInstance | null> {
+async function layoutOf(upstream: Upstream, listed: Listed, cache?: InstanceCache): Promise<StoredInstance | null> {
+  const cached = await cache?.layout(listed);
+  if (cached) return storedInstance(listed, cached.sopClass, cached.transferSyntax, cached.size, cached.datasetOffset);
   const opened = await open(upstream, listed);
   if (!opened) return null;
   const { split, partLength, close } = opened;
@@ -124,14 +154,18 @@ async function layoutOf(upstream: Upstream, listed: Listed): Promise<StoredInsta
   const sopClass = listed.sopClass ?? split.sopClass;
   // The agent proposes a presentation context per SOP Class (PS3.4 C.4.3.3.1): without one the instance cannot be sent.
   if (sopClass === undefined) throw new BackendUnavailable(502, `the upstream DICOMweb server gives no SOP Class UID for instance ${listed.sop}`);
+  return storedInstance(listed, sopClass, split.transferSyntax, size, split.datasetOffset);
+}
+
+function storedInstance(listed: Listed, sopClass: string, transferSyntax: string, size: number, datasetOffset: number): StoredInstance {
   return {
     study: listed.study,
     series: listed.series,
     sop: listed.sop,
     sopClass,
-    transferSyntax: split.transferSyntax,
+    transferSyntax,
     size,
-    datasetOffset: split.datasetOffset,
+    datasetOffset,
     numberOfFrames: listed.numberOfFrames,
     // Frame and bulk data ranges are the upstream's to know: WADO-RS is relayed there (dicomweb/relay.ts).
     frames: null,
