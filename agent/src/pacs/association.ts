@@ -5,8 +5,8 @@
  */
 import type { PacsFailure } from "@dicom-edge/shared/tunnel/pacs";
 import type { AeTableEntry } from "../config/config.ts";
-import { openAssociation } from "../retrieve/destination.ts";
-import { AssociationRejectedError, type Association } from "../ul/association.ts";
+import { openAssociation, type OpenOptions } from "../retrieve/destination.ts";
+import { Association, AssociationRejectedError } from "../ul/association.ts";
 import type { AcceptedContext } from "../ul/negotiation.ts";
 
 export interface PacsSettings {
@@ -27,6 +27,14 @@ export class PacsError extends Error {
 }
 
 /**
+ * What a C-GET SCU adds to its association (PS3.4 C.4.3.3): the SCP role
+ * for these storage SOP Classes, proposed by role selection (PS3.7
+ * D.3.3.4), and the handler of the C-STORE sub-operations the PACS then
+ * sends on it.
+ */
+export type ScpRoles = NonNullable<OpenOptions["scp"]>;
+
+/**
  * An established association to `pacs` proposing `contexts`, and the
  * contexts the PACS accepted (maybe none: see `requireContext`). An
  * unknown AE title, A-ASSOCIATE-RJ or a refused connection throw PacsError.
@@ -36,19 +44,15 @@ export async function associate(
   pacs: string,
   contexts: readonly (readonly [string, string])[],
   timeoutMs: number,
+  scp?: ScpRoles,
 ): Promise<{ association: Association; accepted: AcceptedContext[] }> {
   const entry = settings.destination(pacs);
   if (!entry) throw new PacsError({ failure: "unknown-pacs", message: `${pacs} is not in the AE table of the agent` });
   let association: Association;
   const started = Date.now();
   try {
-    association = await openAssociation(entry, {
-      callingAeTitle: settings.aeTitle,
-      contexts,
-      maxPduLength: settings.maxPduLength,
-      timeoutMs,
-      ...(settings.log ? { log: settings.log } : {}),
-    });
+    const options = { callingAeTitle: settings.aeTitle, contexts, maxPduLength: settings.maxPduLength, timeoutMs, ...(settings.log ? { log: settings.log } : {}) };
+    association = await openAssociation(entry, { ...options, ...(scp ? { scp } : {}) });
   } catch (error) {
     if (error instanceof AssociationRejectedError) {
       throw new PacsError({ failure: "rejected", message: `${pacs} rejected the association: ${describeRejection(error.rejection)}` });

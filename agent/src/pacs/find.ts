@@ -158,10 +158,10 @@ export async function pacsFind(
 
 /**
  * After a C-CANCEL the PACS still owes its final response (FE00, PS3.4
- * C.4.1.1.4): the association is released once it came, or aborted when it
+ * C.4.1.1.4, C.4.3.1.4): the association is released once it came, or aborted when it
  * did not come within the timeout.
  */
-async function closeAfter(answered: Promise<unknown>, association: Association, timeoutMs: number): Promise<void> {
+export async function closeAfter(answered: Promise<unknown>, association: Association, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)));
   const came = await Promise.race([answered.then(() => "came" as const, () => "came" as const), late]);

@@ -4,12 +4,23 @@
  * this agent performs as an SCU toward a PACS of its AE table.
  */
 import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
-import { PACS_ECHO, PACS_FIND, PACS_STORE, type PacsFailure, type PacsFindResult, type PacsResult, type PacsStoreResult } from "@dicom-edge/shared/tunnel/pacs";
+import {
+  PACS_ECHO,
+  PACS_FIND,
+  PACS_GET,
+  PACS_STORE,
+  type PacsFailure,
+  type PacsFindResult,
+  type PacsGetResult,
+  type PacsResult,
+  type PacsStoreResult,
+} from "@dicom-edge/shared/tunnel/pacs";
 import type { Query } from "@dicom-edge/shared/query/model";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { PacsError, type PacsSettings } from "./association.ts";
 import { pacsEcho } from "./echo.ts";
 import { pacsFind } from "./find.ts";
+import { pacsGet } from "./get.ts";
 import { pacsStore } from "./store.ts";
 
 export type { PacsSettings } from "./association.ts";
@@ -18,7 +29,7 @@ export type { PacsSettings } from "./association.ts";
 const MAX_TIMEOUT_MS = 10 * 60_000;
 
 export function isPacsKind(kind: string): boolean {
-  return kind === PACS_ECHO || kind === PACS_FIND || kind === PACS_STORE;
+  return kind === PACS_ECHO || kind === PACS_FIND || kind === PACS_STORE || kind === PACS_GET;
 }
 
 /** Serves one `pacs-*` stream to its RESULT; the edge's RESET cancels it. */
@@ -26,7 +37,7 @@ export async function servePacs(stream: TunnelStream, meta: OpenMeta, settings: 
   const cancel = new AbortController();
   // RESULT from us or RESET from the edge: either way the stream is over, and anything still running stops.
   stream.result().catch(() => cancel.abort());
-  let result: PacsResult | PacsFindResult | PacsStoreResult;
+  let result: PacsResult | PacsFindResult | PacsStoreResult | PacsGetResult;
   try {
     result = await perform(stream, meta, settings, cancel.signal);
   } catch (error) {
@@ -37,7 +48,7 @@ export async function servePacs(stream: TunnelStream, meta: OpenMeta, settings: 
   stream.sendResult(result);
 }
 
-async function perform(stream: TunnelStream, meta: OpenMeta, settings: PacsSettings, signal: AbortSignal): Promise<PacsResult | PacsFindResult | PacsStoreResult> {
+async function perform(stream: TunnelStream, meta: OpenMeta, settings: PacsSettings, signal: AbortSignal): Promise<PacsResult | PacsFindResult | PacsStoreResult | PacsGetResult> {
   const pacs = typeof meta.pacs === "string" ? meta.pacs.trim() : undefined;
   const timeoutMs = typeof meta.timeoutMs === "number" && meta.timeoutMs > 0 ? Math.min(meta.timeoutMs, MAX_TIMEOUT_MS) : undefined;
   if (!pacs || timeoutMs === undefined) return badRequest(`${meta.kind} needs an AE title (pacs) and a timeout (timeoutMs)`);
@@ -51,6 +62,14 @@ async function perform(stream: TunnelStream, meta: OpenMeta, settings: PacsSetti
     }
     case PACS_STORE:
       return pacsStore(settings, { pacs, timeoutMs, ...(typeof meta.study === "string" ? { study: meta.study } : {}) }, stream.readable);
+    case PACS_GET: {
+      const uid = (value: unknown) => typeof value === "string" && /^[0-9.]{1,64}$/.test(value);
+      if (!uid(meta.study) || (meta.series !== undefined && !uid(meta.series)) || (meta.sop !== undefined && (!uid(meta.sop) || meta.series === undefined))) {
+        return badRequest("pacs-get needs a study UID, maybe a series UID and, with it, a SOP Instance UID");
+      }
+      const scope = { study: meta.study as string, ...(meta.series ? { series: meta.series as string } : {}), ...(meta.sop ? { sop: meta.sop as string } : {}) };
+      return pacsGet(settings, { pacs, timeoutMs, ...scope }, (bytes) => stream.write(bytes), signal);
+    }
     default:
       return badRequest(`no PACS operation ${meta.kind}`);
   }

@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import net from "node:net";
 import { DICOM_APPLICATION_CONTEXT, emptyUserInformation, type AssociateRq, type PresentationContextRq } from "../ul/pdu.ts";
-import { Association } from "../ul/association.ts";
+import { Association, type AssociationOptions } from "../ul/association.ts";
 import { connectTls } from "../tls/client.ts";
 import type { AeTableEntry } from "../config/config.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../dimse/identity.ts";
@@ -27,6 +27,12 @@ export interface OpenOptions {
   timeoutMs?: number;
   /** Abort the association after this long without traffic, ms. Default 5 min. */
   idleTimeoutMs?: number;
+  /**
+   * A C-GET SCU's additions (PS3.4 C.4.3.3): the SCP role for these SOP
+   * Classes by role selection (PS3.7 D.3.3.4), and the handler of the
+   * requests (C-STORE sub-operations) the peer then sends on the association.
+   */
+  scp?: { sopClasses: readonly string[]; onMessage: NonNullable<AssociationOptions["onMessage"]> };
   log?(message: string): void;
 }
 
@@ -73,11 +79,15 @@ export async function openAssociation(destination: AeTableEntry, options: OpenOp
         ...(destination.servername ? { servername: destination.servername } : {}),
       })
     : await connectTcp(destination.host, destination.port, timeoutMs);
+  const request = associateRq(destination.title, options);
+  // SCU role 0, SCP role 1: only the storage SCP role, as a C-GET SCU takes it.
+  if (options.scp) request.userInformation.roleSelections = options.scp.sopClasses.map((sopClassUid) => ({ sopClassUid, scuRole: 0, scpRole: 1 }));
   const association = new Association(socket, {
     maxPduLength: options.maxPduLength,
-    request: associateRq(destination.title, options),
+    request,
     artimTimeoutMs: timeoutMs,
     ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(options.scp ? { onMessage: options.scp.onMessage } : {}),
     onProtocolEvent: (e) => options.log?.(`dimse-scu ${destination.title}@${destination.host}:${destination.port} ${e.kind}: ${e.message}`),
   });
   await association.established;

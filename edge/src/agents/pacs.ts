@@ -1,21 +1,23 @@
 /**
  * The AgentHub's half of the DIMSE backend (backends/dimse): the Worker
  * asks the agent's Durable Object, the one holding its WebSocket, to open a
- * `pacs-echo`, `pacs-find` or `pacs-store` stream (shared/src/tunnel/pacs.ts)
- * and answers with what came back.
+ * `pacs-echo`, `pacs-find`, `pacs-store` or `pacs-get` stream
+ * (shared/src/tunnel/pacs.ts) and answers with what came back.
  *
- * The internal request: POST /pacs/{echo,find,store}, the OPEN meta as
- * JSON in the body (echo, find) or in the `x-pacs-meta` header (store, whose
- * body is the instance's Part-10 bytes, streamed to the agent under the
- * tunnel's credit). The answer: 200 `PacsAnswer`, or 502 / 503 / 504
- * `{ message }` when no RESULT came (tunnel failure, agent not connected,
- * timeout), which the Worker raises as BackendUnavailable.
+ * The internal request: POST /pacs/{echo,find,store,get}, the OPEN meta as
+ * JSON in the body (echo, find, get) or in the `x-pacs-meta` header (store,
+ * whose body is the instance's Part-10 bytes, streamed to the agent under
+ * the tunnel's credit). The answer: 200 `PacsAnswer`; for get, 200 with the
+ * stream's framed instances as they come, then its RESULT
+ * (`encodeGetResult`); or 502 / 503 / 504 `{ message }` when no RESULT came
+ * (tunnel failure, agent not connected, timeout), which the Worker raises
+ * as BackendUnavailable.
  */
 import { coalesce } from "@dicom-edge/shared/bytes";
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { TunnelError } from "@dicom-edge/shared/tunnel/errors";
 import { jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
-import { PACS_ECHO, PACS_FIND, PACS_STORE } from "@dicom-edge/shared/tunnel/pacs";
+import { PACS_ECHO, PACS_FIND, PACS_GET, PACS_STORE, encodeGetResult } from "@dicom-edge/shared/tunnel/pacs";
 import type { TunnelSession, TunnelStream } from "@dicom-edge/shared/tunnel/session";
 
 export const PACS_META_HEADER = "x-pacs-meta";
@@ -36,10 +38,10 @@ const MAX_MATCHES = 10_000;
 /** Like the agent's stores (agent/src/store/forward.ts): fewer, larger DATA frames. */
 const FRAME_BYTES = 256 * 1024;
 
-const KINDS: Record<string, string> = { echo: PACS_ECHO, find: PACS_FIND, store: PACS_STORE };
+const KINDS: Record<string, string> = { echo: PACS_ECHO, find: PACS_FIND, store: PACS_STORE, get: PACS_GET };
 
 export function isPacsPath(path: string): boolean {
-  return /^\/pacs\/(echo|find|store)$/.test(path);
+  return /^\/pacs\/(echo|find|store|get)$/.test(path);
 }
 
 /** Serves one internal PACS request on the agent's session; the request's abort resets the stream. */
@@ -61,6 +63,7 @@ export async function pacsThroughAgent(session: TunnelSession, agentId: string, 
   } catch (error) {
     return unavailable(502, `agent ${agentId}: ${describe(error)}`);
   }
+  if (kind === PACS_GET) return getThroughAgent(stream, agentId, timeoutMs);
   let timedOut = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const arm = () => {
@@ -105,6 +108,56 @@ export async function pacsThroughAgent(session: TunnelSession, agentId: string, 
     clearTimeout(timer);
     request.signal.removeEventListener("abort", cancel);
   }
+}
+
+/**
+ * A `pacs-get` stream as the body of the answer, pulled as the Worker reads
+ * (so the tunnel's credit follows the client), its RESULT appended. Each
+ * frame from the agent must come within `timeoutMs` of the last; the
+ * Worker cancelling the body (its client gone) resets the stream, which
+ * the agent turns into a C-CANCEL.
+ */
+function getThroughAgent(stream: TunnelStream, agentId: string, timeoutMs: number): Response {
+  void stream.end();
+  const chunks = stream.readable[Symbol.asyncIterator]();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let finished = false;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const expired = new Promise<"expired">((resolve) => (timer = setTimeout(() => resolve("expired"), timeoutMs)));
+      try {
+        const next = await Promise.race([chunks.next(), expired]);
+        if (next === "expired") {
+          stream.reset("timeout", `no answer within ${timeoutMs / 1000} s`);
+          controller.error(new Error(`agent ${agentId} sent nothing of the retrieve within ${timeoutMs / 1000} s`));
+          return;
+        }
+        if (!next.done) {
+          controller.enqueue(next.value);
+          return;
+        }
+        const result = await Promise.race([stream.result(), expired]);
+        if (result === "expired") {
+          stream.reset("timeout", `no RESULT within ${timeoutMs / 1000} s`);
+          controller.error(new Error(`agent ${agentId} sent no RESULT of the retrieve within ${timeoutMs / 1000} s`));
+          return;
+        }
+        finished = true;
+        controller.enqueue(encodeGetResult(result));
+        controller.close();
+      } catch (error) {
+        stream.reset("cancelled", describe(error));
+        controller.error(new Error(`agent ${agentId}: ${describe(error)}`));
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel(reason) {
+      clearTimeout(timer);
+      if (!finished) stream.reset("cancelled", `the retrieve was abandoned: ${describe(reason)}`);
+    },
+  });
+  return new Response(body, { headers: { "content-type": "application/octet-stream" } });
 }
 
 /**

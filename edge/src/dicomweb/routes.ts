@@ -11,6 +11,7 @@ import { retrieveFrames } from "./wado/frames";
 import { retrieveMetadata } from "./wado/metadata";
 import { retrieveRendered } from "./wado/rendered";
 import { retrieveInstances } from "./wado/retrieve";
+import { isStreamingRetrieve, retrieveStreamed } from "./wado/retrieve-streamed";
 
 type Ctx = Context<{ Bindings: Env }>;
 
@@ -33,6 +34,13 @@ function retrieving(handler: (c: Ctx, backend: Backend) => Promise<Response>) {
   return withBackend((c, backend) => (isRelaying(backend) ? relayed(c.req.raw, backend, baseOf(c)) : handler(c, backend)));
 }
 
+/** Retrieve Study/Series/Instance: relayed, streamed from a backend that sends instances as they come (retrieve-streamed.ts), or from the archive. */
+function retrievingInstances(c: Ctx, backend: Backend): Promise<Response> {
+  if (isRelaying(backend)) return relayed(c.req.raw, backend, baseOf(c));
+  if (isStreamingRetrieve(backend)) return retrieveStreamed(c.req.raw, backend, scopeOf(c));
+  return retrieveInstances(c.req.raw, backend, baseOf(c), scopeOf(c));
+}
+
 /** The Studies Service (PS3.18 10): STOW-RS, WADO-RS, QIDO-RS and delete. */
 export const dicomweb = new Hono<{ Bindings: Env }>();
 
@@ -52,7 +60,7 @@ dicomweb.post("/studies", withBackend((c, b) => storeInstances(c.req.raw, b, bas
 dicomweb.post(STUDY, withBackend((c, b) => storeInstances(c.req.raw, b, baseOf(c), c.req.param("study"))));
 
 for (const path of [STUDY, SERIES, INSTANCE]) {
-  dicomweb.get(path, retrieving((c, b) => retrieveInstances(c.req.raw, b, baseOf(c), scopeOf(c))));
+  dicomweb.get(path, withBackend(retrievingInstances));
   dicomweb.get(`${path}/metadata`, retrieving((c, b) => retrieveMetadata(c.req.raw, b, baseOf(c), scopeOf(c))));
   dicomweb.get(`${path}/thumbnail`, retrieving((c, b) => retrieveRendered(c.req.raw, b, scopeOf(c), "thumbnail")));
   dicomweb.delete(path, withBackend((c, b) => deleteResource(b, scopeOf(c))));

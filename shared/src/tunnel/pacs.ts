@@ -16,6 +16,14 @@
  *   bytes, END. The agent sends them as one C-STORE-RQ (PS3.4 B.2) in the
  *   instance's own SOP Class and transfer syntax, and answers RESULT
  *   `PacsStoreResult` with the PACS's status.
+ * - `pacs-get`: OPEN meta `PacsGetMeta`, END. The agent sends a C-GET
+ *   (PS3.4 C.4.3) for the study, series or instance and writes each
+ *   instance the PACS sends back as a Part-10 object framed by
+ *   `encodeGetInstance` / `encodeGetChunk` / `GET_INSTANCE_END`
+ *   (`GetFrameDecoder` splits them again), then RESULT `PacsGetResult`:
+ *   the final C-GET-RSP status and its sub-operation counts. The edge's
+ *   Durable Object passes the framed bytes on to the Worker unchanged and
+ *   appends that RESULT as `encodeGetResult`, one last JSON line.
  *
  * A RESULT is either a DIMSE status from the PACS or a `PacsFailure`: why
  * no status came (the edge maps it to 502, 503 or 504). The edge's RESET
@@ -26,6 +34,7 @@ import type { Query } from "../query/model.ts";
 export const PACS_ECHO = "pacs-echo";
 export const PACS_FIND = "pacs-find";
 export const PACS_STORE = "pacs-store";
+export const PACS_GET = "pacs-get";
 
 interface PacsMeta {
   /** An AE title of the agent's AE table: where the association goes. */
@@ -47,6 +56,14 @@ export interface PacsStoreMeta extends PacsMeta {
   kind: typeof PACS_STORE;
   /** PS3.18 10.5.1: STOW-RS to a study's URL stores only instances of that study. */
   study?: string;
+}
+
+export interface PacsGetMeta extends PacsMeta {
+  kind: typeof PACS_GET;
+  study: string;
+  series?: string;
+  /** Set only with `series`: PS3.4 C.4.3.1.3 keys each level below by the ones above. */
+  sop?: string;
 }
 
 export type PacsFailureKind =
@@ -88,9 +105,18 @@ export type PacsStoreResult =
     })
   | PacsFailure;
 
+export type PacsGetResult =
+  | (PacsStatus & {
+      /** PS3.7 9.3.3.2: Number of Completed / Failed / Warning Sub-operations of the final C-GET-RSP. */
+      completed: number;
+      failed: number;
+      warning: number;
+    })
+  | PacsFailure;
+
 const FAILURES: readonly PacsFailureKind[] = ["unknown-pacs", "rejected", "unreachable", "timeout", "bad-response", "bad-request"];
 
-export function isPacsFailure(value: PacsResult | PacsFindResult | PacsStoreResult): value is PacsFailure {
+export function isPacsFailure(value: PacsResult | PacsFindResult | PacsStoreResult | PacsGetResult): value is PacsFailure {
   return "failure" in value;
 }
 
@@ -121,4 +147,171 @@ export function parsePacsStoreResult(value: unknown): PacsStoreResult | undefine
   const named: Record<string, string> = {};
   for (const key of ["study", "series", "sop", "sopClass"] as const) if (typeof r[key] === "string") named[key] = r[key] as string;
   return { ...result, ...named };
+}
+
+/** A `pacs-get` RESULT: `parsePacsResult` plus the sub-operation counts (0 when absent). Pure. */
+export function parsePacsGetResult(value: unknown): PacsGetResult | undefined {
+  const result = parsePacsResult(value);
+  if (!result || isPacsFailure(result)) return result;
+  const r = value as Record<string, unknown>;
+  const count = (v: unknown) => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : 0);
+  return { ...result, completed: count(r.completed), failed: count(r.failed), warning: count(r.warning) };
+}
+
+// ------------------------------------------------------------ pacs-get framing
+
+/** What precedes each instance of a `pacs-get` stream: how the edge labels its part (PS3.18 8.7.3.5.2). */
+export interface GetInstanceHeader {
+  sopClass: string;
+  sop: string;
+  transferSyntax: string;
+}
+
+/**
+ * The framing of a `pacs-get` stream, per instance: the header as one JSON
+ * line, then chunks each prefixed by its length (uint32, big endian), then
+ * a zero length as the end marker. DATA frame boundaries are not frame
+ * boundaries: the decoder takes bytes as they come.
+ */
+export const GET_INSTANCE_END = new Uint8Array(4);
+/** Bounds what the decoder accepts, so a confused agent cannot make the edge hold more. */
+export const MAX_GET_HEADER_BYTES = 4096;
+export const MAX_GET_CHUNK_BYTES = 16 << 20;
+
+const utf8 = new TextEncoder();
+
+export function encodeGetInstance(header: GetInstanceHeader): Uint8Array {
+  return utf8.encode(`${JSON.stringify({ sopClass: header.sopClass, sop: header.sop, transferSyntax: header.transferSyntax })}\n`);
+}
+
+/** The length prefix and the chunk, as one frame; an empty chunk would read as the end marker, so it is refused. */
+export function encodeGetChunk(chunk: Uint8Array): Uint8Array {
+  if (chunk.byteLength === 0 || chunk.byteLength > MAX_GET_CHUNK_BYTES) throw new RangeError(`a pacs-get chunk holds 1 to ${MAX_GET_CHUNK_BYTES} bytes`);
+  const out = new Uint8Array(4 + chunk.byteLength);
+  new DataView(out.buffer).setUint32(0, chunk.byteLength);
+  out.set(chunk, 4);
+  return out;
+}
+
+/** The stream's RESULT after the last instance, as the edge's Durable Object hands the stream to the Worker. */
+export function encodeGetResult(result: unknown): Uint8Array {
+  return utf8.encode(`${JSON.stringify({ result })}\n`);
+}
+
+export type GetFrame =
+  | { type: "instance"; header: GetInstanceHeader }
+  | { type: "data"; bytes: Uint8Array }
+  | { type: "end" }
+  | { type: "result"; result: unknown };
+
+/** A `pacs-get` stream that breaks the framing; the edge resets the stream. */
+export class GetFramingError extends Error {
+  readonly code = "ERR_PACS_GET_FRAMING";
+  constructor(message: string) {
+    super(message);
+    this.name = "GetFramingError";
+  }
+}
+
+/**
+ * Splits a `pacs-get` stream back into frames. Pure and incremental: `push`
+ * takes bytes as they arrive and returns the frames they complete; data is
+ * passed on as it arrives (a chunk split across pushes comes out in
+ * pieces, sliced, not copied). `finish` throws when the stream stopped
+ * inside an instance.
+ */
+export class GetFrameDecoder {
+  private state: "header" | "length" | "data" | "after-result" = "header";
+  private pending: Uint8Array[] = [];
+  private pendingLength = 0;
+  private remaining = 0;
+
+  push(bytes: Uint8Array): GetFrame[] {
+    const frames: GetFrame[] = [];
+    let offset = 0;
+    while (offset < bytes.byteLength) {
+      switch (this.state) {
+        case "header": {
+          const newline = bytes.indexOf(0x0a, offset);
+          const end = newline < 0 ? bytes.byteLength : newline;
+          if (this.pendingLength + end - offset > MAX_GET_HEADER_BYTES) throw new GetFramingError(`a pacs-get instance header longer than ${MAX_GET_HEADER_BYTES} bytes`);
+          this.keep(bytes.subarray(offset, end));
+          offset = end;
+          if (newline < 0) break;
+          offset++;
+          const frame = parseLine(this.take());
+          frames.push(frame);
+          this.state = frame.type === "result" ? "after-result" : "length";
+          break;
+        }
+        case "length": {
+          const needed = 4 - this.pendingLength;
+          this.keep(bytes.subarray(offset, offset + needed));
+          offset = Math.min(bytes.byteLength, offset + needed);
+          if (this.pendingLength < 4) break;
+          const prefix = this.take();
+          const length = new DataView(prefix.buffer, prefix.byteOffset, 4).getUint32(0);
+          if (length > MAX_GET_CHUNK_BYTES) throw new GetFramingError(`a pacs-get chunk of ${length} bytes`);
+          if (length === 0) {
+            frames.push({ type: "end" });
+            this.state = "header";
+          } else {
+            this.remaining = length;
+            this.state = "data";
+          }
+          break;
+        }
+        case "data": {
+          const n = Math.min(this.remaining, bytes.byteLength - offset);
+          frames.push({ type: "data", bytes: bytes.subarray(offset, offset + n) });
+          offset += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.state = "length";
+          break;
+        }
+        case "after-result":
+          throw new GetFramingError("bytes after the pacs-get RESULT");
+      }
+    }
+    return frames;
+  }
+
+  /** The stream ended: only between instances (or after the RESULT) is that its end. */
+  finish(): void {
+    if (this.state === "length" || this.state === "data" || this.pendingLength > 0) throw new GetFramingError("the pacs-get stream ended inside an instance");
+  }
+
+  private keep(bytes: Uint8Array): void {
+    if (bytes.byteLength === 0) return;
+    this.pending.push(bytes);
+    this.pendingLength += bytes.byteLength;
+  }
+
+  private take(): Uint8Array {
+    const out = new Uint8Array(this.pendingLength);
+    let at = 0;
+    for (const part of this.pending) {
+      out.set(part, at);
+      at += part.byteLength;
+    }
+    this.pending = [];
+    this.pendingLength = 0;
+    return out;
+  }
+}
+
+function parseLine(bytes: Uint8Array): GetFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new GetFramingError("a pacs-get line that is not JSON");
+  }
+  const h = value as Record<string, unknown> | null;
+  if (typeof h === "object" && h !== null && "result" in h) return { type: "result", result: h.result };
+  const uid = (v: unknown) => typeof v === "string" && /^[0-9.]{1,64}$/.test(v);
+  if (typeof h !== "object" || h === null || !uid(h.sopClass) || !uid(h.sop) || !uid(h.transferSyntax)) {
+    throw new GetFramingError("a pacs-get line that is neither an instance header (sopClass, sop, transferSyntax UIDs) nor the RESULT");
+  }
+  return { type: "instance", header: { sopClass: h.sopClass as string, sop: h.sop as string, transferSyntax: h.transferSyntax as string } };
 }

@@ -4,12 +4,14 @@
 import { env, SELF } from "cloudflare:test";
 import type { OpenMeta } from "@dicom-edge/shared/tunnel/frame";
 import { jsonLine } from "@dicom-edge/shared/tunnel/json-lines";
-import type { PacsFindMeta } from "@dicom-edge/shared/tunnel/pacs";
+import { GET_INSTANCE_END, encodeGetChunk, encodeGetInstance, type PacsFindMeta } from "@dicom-edge/shared/tunnel/pacs";
 import { TunnelSession, type TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import { buildQuery, exactKey } from "@dicom-edge/shared/query/build";
 import { isQueryError } from "@dicom-edge/shared/query/model";
 import { SignJWT } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
+import { DicomWebError } from "../../dicomweb/errors";
+import { retrieveStreamed } from "../../dicomweb/wado/retrieve-streamed";
 import { BackendUnavailable } from "../backend";
 import { backendFor } from "../select";
 import { dimseConfig } from "./config";
@@ -175,5 +177,47 @@ describe("DIMSE backend through a connected agent", () => {
     answer = { failure: "unreachable", message: "PACS at 10.0.0.1:104: connect ECONNREFUSED" };
     expect((await rejection(transaction.add(bytesOf("x"), {}))).httpStatus).toBe(502);
     await transaction.commit();
+  });
+
+  // Retried like edge/test/send.test.ts: vitest-pool-workers now and then reorders a test client's WebSocket frames under load.
+  it("retrieve: the instances the agent sends become multipart parts in their own syntax; none is 404, a failure 502/504", { retry: 2 }, async () => {
+    const ct = "1.2.840.10008.5.1.4.1.1.2";
+    let answer: unknown = { status: 0, completed: 2, failed: 0, warning: 0 };
+    let send = true;
+    const opened = await connect(async (stream) => {
+      if (send) {
+        await stream.write(encodeGetInstance({ sopClass: ct, sop: "1.2.3.4", transferSyntax: "1.2.840.10008.1.2" }));
+        await stream.write(encodeGetChunk(new TextEncoder().encode("first ")));
+        await stream.write(encodeGetChunk(new TextEncoder().encode("instance")));
+        await stream.write(GET_INSTANCE_END);
+        await stream.write(encodeGetInstance({ sopClass: ct, sop: "1.2.3.5", transferSyntax: "1.2.840.10008.1.2.1" }));
+        await stream.write(encodeGetChunk(new TextEncoder().encode("second instance")));
+        await stream.write(GET_INSTANCE_END);
+      }
+      stream.sendResult(answer);
+    });
+    const request = (accept = "multipart/related; type=\"application/dicom\"") => new Request("http://edge.test/dicomweb/studies/1.2", { headers: { accept } });
+    const response = await retrieveStreamed(request(), backend(), { study: "1.2" });
+    expect(response.headers.get("content-type")).toMatch(/^multipart\/related; type="application\/dicom"; boundary=/);
+    const text = new TextDecoder().decode(await response.arrayBuffer());
+    expect(text).toMatch(/Content-Type: application\/dicom; transfer-syntax=1\.2\.840\.10008\.1\.2\r\n\r\nfirst instance\r\n--/);
+    expect(text).toMatch(/Content-Type: application\/dicom; transfer-syntax=1\.2\.840\.10008\.1\.2\.1\r\n\r\nsecond instance\r\n--/);
+    expect(opened[0]).toMatchObject({ kind: "pacs-get", pacs: "PACS", study: "1.2" });
+
+    const other = await retrieveStreamed(request("multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.4.50"), backend(), { study: "1.2" }).catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(DicomWebError);
+    expect((other as DicomWebError).status).toBe(406);
+
+    send = false;
+    answer = { status: 0, completed: 0, failed: 0, warning: 0 };
+    const none = await retrieveStreamed(request(), backend(), { study: "1.2.9", series: "1.2.9.1", instance: "1.2.9.1.1" }).catch((e: unknown) => e);
+    expect((none as DicomWebError).status).toBe(404);
+    expect(opened.at(-1)).toMatchObject({ kind: "pacs-get", study: "1.2.9", series: "1.2.9.1", sop: "1.2.9.1.1" });
+    answer = { failure: "unreachable", message: "PACS at 10.0.0.1:104: connect ECONNREFUSED" };
+    expect((await rejection(backend().retrieveStream({ study: "1.2" }))).httpStatus).toBe(502);
+    answer = { status: 0xa702, completed: 0, failed: 0, warning: 0 };
+    expect((await rejection(backend().retrieveStream({ study: "1.2" }))).httpStatus).toBe(502);
+    answer = { failure: "timeout", message: "PACS sent no C-GET response within 0.5 s" };
+    expect((await rejection(backend().retrieveStream({ study: "1.2" }))).httpStatus).toBe(504);
   });
 });

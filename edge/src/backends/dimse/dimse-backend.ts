@@ -1,10 +1,12 @@
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { queryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
 import { PACS_ECHO, PACS_FIND, isPacsFailure, parsePacsFindResult, parsePacsResult } from "@dicom-edge/shared/tunnel/pacs";
+import type { RetrievedInstance, StreamingRetrieve } from "../../dicomweb/wado/retrieve-streamed";
 import { BackendUnavailable, type Backend, type Scope, type SearchResult, type StoreTransaction } from "../backend";
 import { matchesOf, refusedReads } from "../proxied";
 import { statusText, unavailableFor } from "./failures";
 import type { AgentPacsLink } from "./link";
+import { pacsRetrieve } from "./retrieve";
 import { PacsStore } from "./store";
 
 /** PS3.4 C.4.1.1.4: Matching terminated due to Cancel (the agent cancels once `limit` matches came). */
@@ -13,12 +15,16 @@ const CANCEL = 0xfe00;
 /**
  * The edge in front of a hospital PACS reached through a connected agent
  * (BACKEND=dimse): QIDO-RS and the agents' C-FIND become a C-FIND at the
- * PACS, STOW-RS and C-STORE a C-STORE, C-ECHO and /health a C-ECHO; the
+ * PACS, STOW-RS and C-STORE a C-STORE, WADO-RS Retrieve Study/Series/
+ * Instance a C-GET, C-ECHO and /health a C-ECHO; the
  * agent acts as the SCU on an association of its own (agents/pacs.ts,
  * agent/src/pacs). The edge keeps nothing.
  */
-export class DimseBackend implements Backend {
-  private readonly refused = refusedReads("WADO-RS, C-GET, C-MOVE and SEND are not available with the dimse backend yet");
+export class DimseBackend implements Backend, StreamingRetrieve {
+  // A C-GET gives whole instances only as they come: no listing first, no ranges, no metadata of its own.
+  private readonly refused = refusedReads(
+    "WADO-RS metadata, frames, rendered and bulk data, and the agents' C-GET, C-MOVE and SEND are not available with the dimse backend: it retrieves whole instances only (WADO-RS Retrieve Study/Series/Instance)",
+  );
   readonly instances = this.refused.instances;
   readonly read = this.refused.read;
   readonly dataset = this.refused.dataset;
@@ -49,6 +55,11 @@ export class DimseBackend implements Backend {
       matches: matchesOf(answer.matches ?? [], query.level),
       truncated: result.truncated,
     };
+  }
+
+  /** WADO-RS Retrieve Study/Series/Instance as a C-GET at the PACS (PS3.4 C.4.3), instances streamed as they come. */
+  retrieveStream(scope: Scope): Promise<AsyncGenerator<RetrievedInstance> | undefined> {
+    return pacsRetrieve(this.link, scope);
   }
 
   store(): StoreTransaction {

@@ -17,6 +17,18 @@ export class AgentPacsLink {
 
   /** The stream's RESULT (and matches) for `operation` with `meta`; the body is the instance for "store". */
   async call(operation: "echo" | "find" | "store", meta: Record<string, unknown>, body?: ReadableStream<Uint8Array>): Promise<PacsAnswer> {
+    return (await (await this.fetch(operation, meta, body)).json()) as PacsAnswer;
+  }
+
+  /** A `pacs-get` stream as the Durable Object passes it on: framed instances, then the RESULT (shared/src/tunnel/pacs.ts). */
+  async get(meta: Record<string, unknown>): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.fetch("get", meta);
+    if (!response.body) throw new BackendUnavailable(502, `agent ${this.config.agent}: the retrieve came without a body`);
+    return response.body;
+  }
+
+  /** The Durable Object's 200; its other answers and an unreachable Durable Object as BackendUnavailable. */
+  private async fetch(operation: "echo" | "find" | "store" | "get", meta: Record<string, unknown>, body?: ReadableStream<Uint8Array>): Promise<Response> {
     const hub = this.hubs.get(this.hubs.idFromName(this.config.agent));
     const full = { ...meta, pacs: this.config.pacs, timeoutMs: this.config.timeoutMs };
     let response: Response;
@@ -29,7 +41,7 @@ export class AgentPacsLink {
     } catch (error) {
       throw new BackendUnavailable(502, `agent ${this.config.agent} could not be reached: ${error instanceof Error ? error.message : String(error)}`);
     }
-    if (response.status === 200) return (await response.json()) as PacsAnswer;
+    if (response.status === 200) return response;
     const text = await response.text();
     let message = text.slice(0, 200);
     try {
