@@ -153,8 +153,10 @@ export async function datasetDigests(response: Response): Promise<{ size: number
       }
       head = Buffer.concat([head, chunk]);
       if (head.byteLength < 144) continue;
-      // PS3.10 7.1: the group length of File Meta is the value at byte 140.
-      const rest = head.subarray(144 + head.readUInt32LE(140));
+      // PS3.10 7.1: the group length of File Meta is the value at byte 140; wait until the whole group is in.
+      const datasetStart = 144 + head.readUInt32LE(140);
+      if (head.byteLength < datasetStart) continue;
+      const rest = head.subarray(datasetStart);
       hash.update(rest);
       size += rest.byteLength;
       head = undefined;
