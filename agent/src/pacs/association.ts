@@ -8,6 +8,7 @@ import type { AeTableEntry } from "../config/config.ts";
 import { openAssociation, type OpenOptions } from "../retrieve/destination.ts";
 import { Association, AssociationRejectedError } from "../ul/association.ts";
 import type { AcceptedContext } from "../ul/negotiation.ts";
+import { CommandField } from "../dimse/command.ts";
 
 export interface PacsSettings {
   /** Our AE title: the Calling AE Title toward the PACS. */
@@ -138,4 +139,41 @@ export async function withinTimeout<T>(work: Promise<T>, association: Associatio
 export function lostAssociation(pacs: string, error: unknown): PacsError {
   if (error instanceof PacsError) return error;
   return new PacsError({ failure: "unreachable", message: `${pacs}: ${error instanceof Error ? error.message : String(error)}` });
+}
+
+/**
+ * After a C-CANCEL the PACS still owes its final response (FE00, PS3.4
+ * C.4.1.1.4, C.4.3.1.4): the association is released once it came, or aborted when it
+ * did not come within the timeout.
+ */
+export async function closeAfter(answered: Promise<unknown>, association: Association, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)));
+  const came = await Promise.race([answered.then(() => "came" as const, () => "came" as const), late]);
+  clearTimeout(timer);
+  if (came === "late") await association.abort().catch(() => undefined);
+  else await finish(association);
+}
+
+/** PS3.7 9.3.2.3: C-CANCEL-RQ for request `messageId`; it has no response, the request's final response (FE00) ends it. */
+export function sendCancel(association: Association, contextId: number, messageId: number): void {
+  void association.sendMessage(contextId, { commandField: CommandField.CCancelRq, messageIdBeingRespondedTo: messageId }).catch(() => undefined);
+}
+
+/**
+ * The operation's result once `done` settles; then it stops listening for
+ * the edge's abort and its response timer, and closes the association once
+ * the PACS gave its final response (closeAfter).
+ */
+export async function resultOf<T>(
+  done: Promise<T>,
+  request: { signal: AbortSignal; onAbort: () => void; stopTimer: () => void; answered: Promise<unknown>; association: Association; timeoutMs: number },
+): Promise<T> {
+  try {
+    return await done;
+  } finally {
+    request.signal.removeEventListener("abort", request.onAbort);
+    request.stopTimer();
+    void closeAfter(request.answered, request.association, request.timeoutMs);
+  }
 }

@@ -10,8 +10,8 @@ import { isQueryError } from "@dicom-edge/shared/query/model";
 import { jsonLine } from "@dicom-edge/shared/tunnel/json-lines";
 import type { PacsFindMeta, PacsFindResult } from "@dicom-edge/shared/tunnel/pacs";
 import { CommandField, Priority } from "../dimse/command.ts";
-import type { Association, ResponseMessage } from "../ul/association.ts";
-import { PacsError, associate, finish, lostAssociation, requireContext, type PacsSettings } from "./association.ts";
+import type { ResponseMessage } from "../ul/association.ts";
+import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, sendCancel, type PacsSettings } from "./association.ts";
 import { findIdentifier, matchDataset } from "./identifier.ts";
 
 /** PS3.4 C.4.1.1.4: Matching terminated due to Cancel. */
@@ -83,7 +83,7 @@ export async function pacsFind(
     if (cancelled) return;
     cancelled = true;
     clearTimeout(timer);
-    void association.sendMessage(context.id, { commandField: CommandField.CCancelRq, messageIdBeingRespondedTo: messageId }).catch(() => undefined);
+    sendCancel(association, context.id, messageId);
   };
   const afterWrites = (result: PacsFindResult) =>
     writes.then(
@@ -147,25 +147,6 @@ export async function pacsFind(
       fail(lostAssociation(meta.pacs, error));
     },
   );
-  try {
-    return await done;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    clearTimeout(timer);
-    void closeAfter(answered, association, meta.timeoutMs);
-  }
+  return resultOf(done, { signal, onAbort, stopTimer: () => clearTimeout(timer), answered, association, timeoutMs: meta.timeoutMs });
 }
 
-/**
- * After a C-CANCEL the PACS still owes its final response (FE00, PS3.4
- * C.4.1.1.4, C.4.3.1.4): the association is released once it came, or aborted when it
- * did not come within the timeout.
- */
-export async function closeAfter(answered: Promise<unknown>, association: Association, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)));
-  const came = await Promise.race([answered.then(() => "came" as const, () => "came" as const), late]);
-  clearTimeout(timer);
-  if (came === "late") await association.abort().catch(() => undefined);
-  else await finish(association);
-}

@@ -14,8 +14,7 @@ import { CommandField, Priority, type Command } from "../dimse/command.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../dimse/identity.ts";
 import { fileMetaInformation } from "../store/file-meta.ts";
 import type { Association, IncomingMessage } from "../ul/association.ts";
-import { PacsError, associate, finish, lostAssociation, requireContext, type PacsSettings } from "./association.ts";
-import { closeAfter } from "./find.ts";
+import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, sendCancel, type PacsSettings } from "./association.ts";
 
 /** PS3.4 C.4.1.1.3, Table C.6-2: Study Root Query/Retrieve Information Model - FIND. */
 const STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1";
@@ -142,8 +141,7 @@ export async function pacsGet(
     cancelled = true;
     clearTimeout(timer);
     settings.log?.(`pacs-get ${meta.pacs}: the edge went away, C-CANCEL`);
-    // PS3.7 9.3.2.3: C-CANCEL-RQ has no response; the PACS ends with a final C-GET-RSP (FE00).
-    void association.sendMessage(context.id, { commandField: CommandField.CCancelRq, messageIdBeingRespondedTo: messageId }).catch(() => undefined);
+    sendCancel(association, context.id, messageId);
     settle({ status: CANCEL, completed: 0, failed: 0, warning: 0 });
   };
   signal.addEventListener("abort", onAbort, { once: true });
@@ -178,13 +176,7 @@ export async function pacsGet(
       fail(lostAssociation(meta.pacs, error));
     },
   );
-  try {
-    return await done;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    clearTimeout(timer);
-    void closeAfter(answered, association, meta.timeoutMs);
-  }
+  return resultOf(done, { signal, onAbort, stopTimer: () => clearTimeout(timer), answered, association, timeoutMs: meta.timeoutMs });
 }
 
 /** The distinct SOP Class UIDs of the instances in scope, by an IMAGE level C-FIND (PS3.4 C.4.1). */
