@@ -7,12 +7,12 @@ import { readDataset, writeDataset } from "@dicom-edge/shared/dicom/dataset-code
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from "@dicom-edge/shared/dicom/transfer-syntax";
 import { isQueryError } from "@dicom-edge/shared/query/model";
+import { findIdentifier, matchDataset } from "@dicom-edge/shared/query/to-c-find";
 import { jsonLine } from "@dicom-edge/shared/tunnel/json-lines";
 import type { PacsFindMeta, PacsFindResult } from "@dicom-edge/shared/tunnel/pacs";
 import { CommandField, Priority } from "../dimse/command.ts";
 import type { ResponseMessage } from "../ul/association.ts";
 import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, sendCancel, type PacsSettings } from "./association.ts";
-import { findIdentifier, matchDataset } from "./identifier.ts";
 
 /** PS3.4 C.4.1.1.4: Matching terminated due to Cancel. */
 const CANCEL = 0xfe00;

@@ -115,6 +115,26 @@ export interface Query {
   warnings: string[];
 }
 
+/**
+ * The values a key carries in a request, QIDO-RS or C-FIND alike (PS3.4
+ * C.2.2.2): its value, its pattern, "from-to" (C.2.2.2.5, an open end
+ * empty), its UIDs, its values.
+ */
+export function keyValues(match: SingleMatch | WildcardMatch | RangeMatch | UidListMatch | AnyOfMatch): (string | number)[] {
+  switch (match.kind) {
+    case "single":
+      return [match.value];
+    case "wildcard":
+      return [match.pattern];
+    case "range":
+      return [`${match.from ?? ""}-${match.to ?? ""}`];
+    case "uid-list":
+      return match.uids;
+    case "any-of":
+      return match.values;
+  }
+}
+
 /** True when the match constrains nothing (universal, or a sequence of universal item keys). */
 export function isUniversal(match: Match): boolean {
   if (match.kind === "universal") return true;

@@ -1,4 +1,4 @@
-import { queryError, type Match, type Query, type QueryError } from "./model.ts";
+import { keyValues, queryError, type Match, type Query, type QueryError } from "./model.ts";
 
 /** The QIDO-RS resource of each level (PS3.18 10.6.1); patients have none. */
 const RESOURCE = { study: "studies", series: "series", instance: "instances" } as const;
@@ -32,25 +32,12 @@ function addMatch(params: URLSearchParams, prefix: string, match: Match): void {
       // PS3.4 C.2.2.2.3: an empty value matches everything and returns the attribute.
       params.append(key, "");
       return;
-    case "single":
-      params.append(key, String(match.value));
-      return;
-    case "wildcard":
-      params.append(key, match.pattern);
-      return;
-    case "range":
-      params.append(key, `${match.from ?? ""}-${match.to ?? ""}`);
-      return;
-    case "uid-list":
-      // PS3.18 8.3.4.1 uid-list-match: UIDs separated by commas.
-      params.append(key, match.uids.join(","));
-      return;
-    case "any-of":
-      params.append(key, match.values.map(String).join("\\"));
-      return;
     case "sequence":
       if (match.items.length === 0) params.append("includefield", key);
       for (const item of match.items) addMatch(params, `${key}.`, item);
       return;
+    default:
+      // PS3.18 8.3.4.1 uid-list-match: UIDs separated by commas; other values by the VM delimiter.
+      params.append(key, keyValues(match).map(String).join(match.kind === "uid-list" ? "," : "\\"));
   }
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { writeDataset, readDataset } from "@dicom-edge/shared/dicom/dataset-codec";
-import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from "@dicom-edge/shared/dicom/transfer-syntax";
-import { parseCFindIdentifier } from "@dicom-edge/shared/query/c-find";
-import { isQueryError, type Match, type Query } from "@dicom-edge/shared/query/model";
-import { parseQido, type QidoLevel, type QidoScope } from "@dicom-edge/shared/query/qido";
-import { PATIENT_ROOT_FIND, STUDY_ROOT_FIND, findIdentifier, matchDataset } from "./identifier.ts";
+import { writeDataset, readDataset } from "../dicom/dataset-codec.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from "../dicom/transfer-syntax.ts";
+import { parseCFindIdentifier } from "./c-find.ts";
+import { isQueryError, type Match, type Query } from "./model.ts";
+import { parseQido, type QidoLevel, type QidoScope } from "./qido.ts";
+import { PATIENT_ROOT_FIND, STUDY_ROOT_FIND, findIdentifier, matchDataset } from "./to-c-find.ts";
 
 function qido(qs: string, level: QidoLevel, scope: QidoScope = {}): Query {
   const query = parseQido(new URLSearchParams(qs), level, scope);

@@ -1,10 +1,11 @@
 /**
  * The one query engine's Query as a C-FIND request identifier (PS3.4
- * C.4.1.1.3.1) for a PACS: the inverse of parseCFindIdentifier. Pure.
+ * C.4.1.1.3.1) for a PACS: the inverse of parseCFindIdentifier (c-find.ts),
+ * as to-qido.ts is of parseQido. Pure.
  */
-import type { DicomJson, DicomJsonAttribute } from "@dicom-edge/shared/dicom/json";
-import { DEFAULT_RETURN_TAGS, queryError, type Level, type Match, type Query, type QueryError } from "@dicom-edge/shared/query/model";
-import { lookup } from "@dicom-edge/shared/dicom/dictionary";
+import { lookup } from "../dicom/dictionary.ts";
+import type { DicomJson, DicomJsonAttribute } from "../dicom/json.ts";
+import { DEFAULT_RETURN_TAGS, keyValues, queryError, type Level, type Match, type Query, type QueryError } from "./model.ts";
 
 /** PS3.4 C.6.1: Patient Root Query/Retrieve Information Model - FIND. */
 export const PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1";
@@ -67,22 +68,14 @@ function keyAttribute(match: Match): DicomJsonAttribute {
     case "universal":
       // PS3.4 C.2.2.2.3 (a zero-length value), C.2.2.2.6 (a sequence without items).
       return { vr: match.vr };
-    case "single":
-      return valued(match.vr, [match.value]);
-    case "wildcard":
-      return valued(match.vr, [match.pattern]);
-    case "range":
-      return valued(match.vr, [`${match.from ?? ""}-${match.to ?? ""}`]);
-    case "uid-list":
-      return valued(match.vr, match.uids);
-    case "any-of":
-      return valued(match.vr, match.values);
     case "sequence": {
       // PS3.4 C.2.2.2.6: one item holding every item key.
       const item: DicomJson = {};
       for (const key of match.items) item[key.tag] = keyAttribute(key);
       return { vr: "SQ", Value: [item] };
     }
+    default:
+      return valued(match.vr, keyValues(match));
   }
 }
 
