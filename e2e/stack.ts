@@ -30,6 +30,7 @@ export const AGENT_KEYS = {
   "e2e-broker-get": "e2e-broker-get-key-0123456789a",
   "e2e-broker-cache": "e2e-broker-cache-key-012345678",
   "e2e-broker-wado": "e2e-broker-wado-key-0123456789",
+  "e2e-broker-dimse-get": "e2e-broker-dimse-get-key-012345",
 };
 
 /** Tokens a stack started with `auth` holds, by what they may do. */

@@ -1,6 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { encodePart10, type Element } from "@dicom-edge/shared/dicom/testing/encode";
+import { PASS_THROUGH_SYNTAXES } from "@dicom-edge/shared/dicom/transfer-syntax";
 import { type RetrieveItem, type RetrieveMeta, type RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
 import { jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
@@ -97,7 +98,7 @@ async function retrieve(identifier: DicomJson, model: "patient" | "study", optio
   return { plan, items, result: (await stream.result()) as DimseOutcome };
 }
 
-async function fetchBytes(meta: { study: string; series: string; sop: string }, agentCredit?: number) {
+async function fetchBytes(meta: { study: string; series: string; sop: string; announceSyntax?: boolean }, agentCredit?: number) {
   const { agent, outcomes } = tunnel(agentCredit ? { agentCredit } : {});
   const stream = agent.open("fetch", meta);
   await stream.end();
@@ -194,6 +195,21 @@ describe("retrieveKeys (the identifier rules, PS3.4 C.4.2.2.1)", () => {
       ],
     });
     expect(retrievePlan([])).toEqual({ count: 0, contexts: [] });
+  });
+
+  it("plans every pass-through syntax for a SOP Class whose instances come without one, after the known pairs", () => {
+    const known = { study: "1", series: "1.1", sop: "1", sopClass: CT, transferSyntax: IMPLICIT_LE, size: 1 };
+    const unknown = (sop: string, sopClass: string) => ({ study: "1", series: "1.1", sop, sopClass });
+    const plan = retrievePlan([known, unknown("2", MR), unknown("3", CT), unknown("4", MR)]);
+    expect(plan.count).toBe(4);
+    expect(plan.contexts[0]).toEqual([CT, IMPLICIT_LE]);
+    expect(plan.contexts.slice(1, 4)).toEqual([
+      [MR, IMPLICIT_LE],
+      [MR, EXPLICIT_LE],
+      [CT, EXPLICIT_LE],
+    ]);
+    expect(plan.contexts).toHaveLength(1 + 2 * PASS_THROUGH_SYNTAXES.length - 1);
+    expect(new Set(plan.contexts.map((pair) => pair.join(" "))).size).toBe(plan.contexts.length);
   });
 });
 
@@ -319,6 +335,15 @@ describe("fetch streams", () => {
     expect(bytes.length).toBe(expected.length);
     // toEqual on 2 MiB takes seconds.
     expect(firstDifference(bytes, expected)).toBe(-1);
+  });
+
+  it("opens with the syntax line when the agent asks for it (an item planned without one)", async () => {
+    const spec = SPECS[2]!;
+    const { bytes, result } = await fetchBytes({ study: spec.study, series: spec.series, sop: spec.sop, announceSyntax: true });
+    expect(result).toEqual({ status: 0 });
+    const newline = bytes.indexOf(0x0a);
+    expect(JSON.parse(new TextDecoder().decode(bytes.subarray(0, newline)))).toEqual({ transferSyntax: IMPLICIT_LE });
+    expect(bytes.subarray(newline + 1)).toEqual(dataset(spec.sop));
   });
 
   it("answers 0110 for an instance that is not stored", async () => {

@@ -7,7 +7,7 @@
  */
 import { readDataset, writeDataset } from "@dicom-edge/shared/dicom/dataset-codec";
 import { stringValue, type DicomJson } from "@dicom-edge/shared/dicom/json";
-import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from "@dicom-edge/shared/dicom/transfer-syntax";
+import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, PASS_THROUGH_SYNTAXES } from "@dicom-edge/shared/dicom/transfer-syntax";
 import { GET_INSTANCE_END, encodeGetChunk, encodeGetInstance, type PacsGetMeta, type PacsGetResult } from "@dicom-edge/shared/tunnel/pacs";
 import { STUDY_ROOT_GET } from "../dimse/c-get-move.ts";
 import { CommandField, Priority, type Command } from "../dimse/command.ts";
@@ -24,30 +24,6 @@ const CANCEL = 0xfe00;
 const PROCESSING_FAILURE = 0x0110;
 /** PS3.8 9.3.2.2: context ids 1 to 255, odd: 128 contexts, two of them for the C-GET itself. */
 const MAX_STORAGE_CONTEXTS = 126;
-
-/**
- * The syntaxes a sub-operation may arrive in, passed on unchanged: one
- * presentation context each, so the PACS finds the one its instance is
- * stored in and need not transcode (PS3.4 C.4.3.1.3). The uncompressed
- * ones first: when contexts run short, every SOP Class keeps those.
- */
-const PASS_THROUGH_SYNTAXES = [
-  IMPLICIT_VR_LITTLE_ENDIAN,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  "1.2.840.10008.1.2.1.99", // Deflated Explicit VR Little Endian
-  "1.2.840.10008.1.2.2", // Explicit VR Big Endian (retired)
-  "1.2.840.10008.1.2.4.70", // JPEG Lossless SV1
-  "1.2.840.10008.1.2.4.50", // JPEG Baseline
-  "1.2.840.10008.1.2.4.51", // JPEG Extended
-  "1.2.840.10008.1.2.4.57", // JPEG Lossless
-  "1.2.840.10008.1.2.4.90", // JPEG 2000 Lossless
-  "1.2.840.10008.1.2.4.91", // JPEG 2000
-  "1.2.840.10008.1.2.4.80", // JPEG-LS Lossless
-  "1.2.840.10008.1.2.4.81", // JPEG-LS Near-Lossless
-  "1.2.840.10008.1.2.5", // RLE Lossless
-  "1.2.840.10008.1.2.4.201", // HTJ2K Lossless
-  "1.2.840.10008.1.2.4.203", // HTJ2K
-];
 
 /** The C-GET identifier: the level of the retrieve and the unique keys down to it (PS3.4 C.4.3.1.3.1). */
 function getIdentifier(meta: Pick<PacsGetMeta, "study" | "series" | "sop">): DicomJson {

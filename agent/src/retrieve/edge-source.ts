@@ -6,8 +6,9 @@
  */
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import { Status } from "@dicom-edge/shared/dicom/status";
+import { concat } from "@dicom-edge/shared/bytes";
 import { TunnelError } from "@dicom-edge/shared/tunnel/errors";
-import { type FetchOutcome, type RetrieveItem, type RetrieveOutcome, type RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
+import { type FetchHead, type FetchOutcome, type RetrieveItem, type RetrieveOutcome, type RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
 import { jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import type { EdgeLink } from "../store/forward.ts";
@@ -101,6 +102,11 @@ export class FetchError extends Error {
  */
 export interface Fetch {
   chunks: AsyncGenerator<Uint8Array, void, undefined>;
+  /**
+   * The syntax the bytes are in: the item's, or the one the edge announced
+   * for an item without one (set before the first chunk is yielded).
+   */
+  transferSyntax: string | undefined;
   /** Gives up on it, read or not: the edge stops sending. */
   cancel(): void;
 }
@@ -108,23 +114,31 @@ export interface Fetch {
 export function fetchDataset(link: EdgeLink, item: RetrieveItem): Fetch {
   let stream: TunnelStream | undefined;
   let openError: unknown;
+  const announced = item.transferSyntax === undefined;
   try {
-    stream = link.open("fetch", { study: item.study, series: item.series, sop: item.sop });
+    stream = link.open("fetch", { study: item.study, series: item.series, sop: item.sop, ...(announced ? { announceSyntax: true } : {}) });
     void stream.end().catch(() => undefined);
   } catch (error) {
     openError = error;
   }
-  const chunks = (async function* () {
+  const fetch: Fetch = {
+    chunks: undefined!,
+    transferSyntax: item.transferSyntax,
+    cancel: () => stream?.reset("cancelled", "the fetch was abandoned"),
+  };
+  fetch.chunks = (async function* () {
     if (!stream) throw new FetchError(`edge unreachable: ${String(openError)}`, { status: Status.OutOfResources, errorComment: "edge unreachable" });
     let received = 0;
     try {
-      for await (const chunk of stream.readable) {
+      const source = announced ? afterHead(stream.readable, (head) => (fetch.transferSyntax = head.transferSyntax)) : stream.readable;
+      for await (const chunk of source) {
         received += chunk.byteLength;
         yield chunk;
       }
       const outcome = outcomeOf(await stream.result());
       if (outcome.status !== Status.Success) throw new FetchError(`edge: ${outcome.errorComment ?? outcome.status}`, outcome);
-      if (received !== item.size) {
+      if (announced && fetch.transferSyntax === undefined) throw new FetchError("edge sent no transfer syntax", { status: Status.ProcessingFailure, errorComment: "instance syntax not announced" });
+      if (item.size !== undefined && received !== item.size) {
         throw new FetchError(`edge sent ${received} of ${item.size} bytes`, { status: Status.ProcessingFailure, errorComment: "instance bytes incomplete" });
       }
     } catch (error) {
@@ -137,5 +151,40 @@ export function fetchDataset(link: EdgeLink, item: RetrieveItem): Fetch {
       if (!stream.closed) stream.reset("cancelled", "the fetch was abandoned");
     }
   })();
-  return { chunks, cancel: () => stream?.reset("cancelled", "the fetch was abandoned") };
+  return fetch;
+}
+
+function badHead(why: string): FetchError {
+  return new FetchError(`the edge's fetch head line: ${why}`, { status: Status.ProcessingFailure, errorComment: "instance syntax not announced" });
+}
+
+/** PS3.5 Table 6.2-1: a UI value is at most 64 characters; the head line is that and a little JSON. */
+const MAX_HEAD_BYTES = 256;
+
+/** The bytes after the `FetchHead` line that opens an announced fetch; `onHead` gets it before the first of them. */
+export async function* afterHead(chunks: AsyncIterable<Uint8Array>, onHead: (head: FetchHead) => void): AsyncGenerator<Uint8Array> {
+  let held: Uint8Array = new Uint8Array(0);
+  let headed = false;
+  for await (const chunk of chunks) {
+    if (headed) {
+      yield chunk;
+      continue;
+    }
+    held = concat([held, chunk]);
+    const newline = held.indexOf(0x0a);
+    if (newline < 0) {
+      if (held.byteLength > MAX_HEAD_BYTES) throw badHead("too long");
+      continue;
+    }
+    let head: Partial<FetchHead> | null;
+    try {
+      head = JSON.parse(new TextDecoder().decode(held.subarray(0, newline))) as Partial<FetchHead> | null;
+    } catch {
+      throw badHead("not JSON");
+    }
+    if (typeof head?.transferSyntax !== "string" || !/^[0-9.]{1,64}$/.test(head.transferSyntax)) throw badHead("no transfer syntax");
+    onHead(head as FetchHead);
+    headed = true;
+    if (newline + 1 < held.byteLength) yield held.subarray(newline + 1);
+  }
 }

@@ -18,7 +18,7 @@ import type { PreparedStore, SubOperationResult } from "./sub-operations.ts";
  * it is stored in. For C-GET the requestor must also have taken the SCP
  * role for that SOP Class (PS3.7 D.3.3.4); without it we may not send.
  */
-export function contextFor(contexts: Iterable<AcceptedContext>, item: RetrieveItem, needRequestorScp: boolean): AcceptedContext | undefined {
+export function contextFor(contexts: Iterable<AcceptedContext>, item: { sopClass: string; transferSyntax: string }, needRequestorScp: boolean): AcceptedContext | undefined {
   for (const context of contexts) {
     if (context.abstractSyntax !== item.sopClass || context.transferSyntax !== item.transferSyntax) continue;
     if (needRequestorScp && !context.requestorIsScp) continue;
@@ -33,6 +33,11 @@ export interface StoreTarget {
   needRequestorScp: boolean;
   /** C-MOVE: Move Originator AE Title and Message ID (PS3.7 9.1.1.1, Table 9.1-1). */
   moveOriginator?: { aeTitle: string; messageId: number };
+}
+
+/** PS3.4 C.4.3.3.1: no presentation context for the instance as it is stored; we never transcode. */
+function noContext(item: RetrieveItem, transferSyntax: string): SubOperationResult {
+  return { status: Status.SOPClassNotSupported, errorComment: `no accepted context for ${item.sopClass} in ${transferSyntax}`.slice(0, 64) };
 }
 
 const CANCELLED = Symbol("cancelled");
@@ -59,15 +64,10 @@ async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
  * way to withdraw a started message) and `run` throws.
  */
 export function prepareStore(link: EdgeLink, target: StoreTarget, item: RetrieveItem): PreparedStore {
-  const context = contextFor(target.association.presentationContexts.values(), item, target.needRequestorScp);
-  if (!context) {
-    return {
-      run: async () => ({
-        status: Status.SOPClassNotSupported,
-        errorComment: `no accepted context for ${item.sopClass} in ${item.transferSyntax}`.slice(0, 64),
-      }),
-      discard: () => undefined,
-    };
+  const contextOf = (transferSyntax: string) => contextFor(target.association.presentationContexts.values(), { sopClass: item.sopClass, transferSyntax }, target.needRequestorScp);
+  // A known syntax without a context fails before anything is fetched; an announced one once the edge names it.
+  if (item.transferSyntax !== undefined && !contextOf(item.transferSyntax)) {
+    return { run: async () => noContext(item, item.transferSyntax!), discard: () => undefined };
   }
   const fetch = fetchDataset(link, item);
   return {
@@ -86,6 +86,12 @@ export function prepareStore(link: EdgeLink, target: StoreTarget, item: Retrieve
         return undefined;
       }
       if (first.done) return { status: Status.ProcessingFailure, errorComment: "the edge sent no bytes" };
+      const transferSyntax = fetch.transferSyntax!;
+      const context = contextOf(transferSyntax);
+      if (!context) {
+        fetch.cancel();
+        return noContext(item, transferSyntax);
+      }
       const association = target.association;
       const command: Command = {
         commandField: CommandField.CStoreRq,

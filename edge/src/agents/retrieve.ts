@@ -21,10 +21,11 @@ import { Status } from "@dicom-edge/shared/dicom/status";
 import { parseCFindIdentifier } from "@dicom-edge/shared/query/c-find";
 import { isUid } from "@dicom-edge/shared/query/keys";
 import { isQueryError } from "@dicom-edge/shared/query/model";
-import { type FetchMeta, type RetrieveItem, type RetrieveMeta, type RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
+import { PASS_THROUGH_SYNTAXES } from "@dicom-edge/shared/dicom/transfer-syntax";
+import { type FetchHead, type FetchMeta, type RetrieveItem, type RetrieveMeta, type RetrievePlan } from "@dicom-edge/shared/tunnel/retrieve";
 import { jsonLine } from "@dicom-edge/shared/tunnel/json-lines";
 import type { TunnelStream } from "@dicom-edge/shared/tunnel/session";
-import type { Backend, Scope, StoredInstance } from "../backends/backend";
+import { isRetrieveLister, type Backend, type Scope, type StoredInstance } from "../backends/backend";
 import { FIND_PAGE, readIdentifier } from "./find";
 import type { DimseOutcome } from "./operations";
 
@@ -178,6 +179,12 @@ export function scopesOf(keys: RetrieveKeys, study: string): Scope[] {
   }
 }
 
+/** The instances of a scope as a retrieve lists them, from whichever listing the backend has. */
+export async function retrieveItemsOf(backend: Backend, scope: Scope): Promise<RetrieveItem[]> {
+  if (isRetrieveLister(backend)) return backend.retrieveItems(scope);
+  return (await backend.instances(scope)).map(retrieveItem);
+}
+
 /** What the agent needs of one stored instance; the size excludes the preamble and File Meta Information. */
 export function retrieveItem(instance: StoredInstance): RetrieveItem {
   return {
@@ -190,11 +197,24 @@ export function retrieveItem(instance: StoredInstance): RetrieveItem {
   };
 }
 
-/** The plan line: the count (for Number of Remaining Sub-operations) and the distinct contexts, in first-seen order. */
+/**
+ * The plan line: the count (for Number of Remaining Sub-operations) and
+ * the distinct contexts, in first-seen order. An item without a syntax may
+ * come in any of the pass-through ones; those pairs follow the known ones,
+ * uncompressed first, so a destination's 128 contexts (PS3.8 9.3.2.2)
+ * keep what is certain.
+ */
 export function retrievePlan(items: readonly RetrieveItem[]): RetrievePlan {
-  const seen = new Map<string, [string, string]>();
-  for (const item of items) seen.set(`${item.sopClass}\n${item.transferSyntax}`, [item.sopClass, item.transferSyntax]);
-  return { count: items.length, contexts: [...seen.values()] };
+  const known = new Map<string, [string, string]>();
+  const unknown = new Set<string>();
+  for (const item of items) {
+    if (item.transferSyntax === undefined) unknown.add(item.sopClass);
+    else known.set(`${item.sopClass}\n${item.transferSyntax}`, [item.sopClass, item.transferSyntax]);
+  }
+  for (const syntax of PASS_THROUGH_SYNTAXES) {
+    for (const sopClass of unknown) if (!known.has(`${sopClass}\n${syntax}`)) known.set(`${sopClass}\n${syntax}`, [sopClass, syntax]);
+  }
+  return { count: items.length, contexts: [...known.values()] };
 }
 
 /**
@@ -219,12 +239,12 @@ export async function retrieveOutcome(backend: Backend, stream: TunnelStream, me
   for (const study of studies) {
     for (const scope of scopesOf(keys, study)) {
       if (stream.closed) return undefined;
-      let instances = await backend.instances(scope);
+      let listed = await retrieveItemsOf(backend, scope);
       if (keys.level === "instance") {
         const wanted = new Set(keys.sops);
-        instances = instances.filter((instance) => wanted.has(instance.sop));
+        listed = listed.filter((item) => wanted.has(item.sop));
       }
-      items.push(...instances.map(retrieveItem));
+      items.push(...listed);
     }
   }
 
@@ -286,17 +306,20 @@ export async function fetchOutcome(backend: Backend, stream: TunnelStream, meta:
 
   let sent = 0;
   try {
+    if (meta.announceSyntax === true) await stream.write(jsonLine({ transferSyntax: dataset.transferSyntax } satisfies FetchHead));
     // Leaving the loop early (a failed write) cancels the backend's read through the iterators' return().
     for await (const frame of frames(body, FETCH_FRAME_BYTES)) {
       await stream.write(frame);
       sent += frame.length;
     }
   } catch (error) {
+    // A body the loop never took (the head's write failed) is released here; a taken one is already.
+    if (!body.locked) await body.cancel();
     if (stream.closed) return undefined;
     throw error;
   }
   // The bytes already went; a failure status tells the agent to fail this sub-operation rather than send a short data set.
-  // Without a known length the agent still checks the size its plan announced.
+  // Without a known length the agent still checks the size its plan announced, where it announced one.
   if (length !== undefined && sent !== length) return { status: NOT_STORED, errorComment: `stored object holds ${sent} of ${length} bytes` };
   return { status: Status.Success };
 }

@@ -17,6 +17,7 @@ import { jsonLines } from "@dicom-edge/shared/tunnel/json-lines";
 import type { TunnelSession, TunnelStream } from "@dicom-edge/shared/tunnel/session";
 import type { Backend } from "../backends/backend";
 import { backendFor } from "../backends/select";
+import { retrieveItemsOf } from "./retrieve";
 import { errorResponse } from "../dicomweb/errors";
 import type { Env } from "../env";
 import { agentKey } from "./keys";
@@ -109,7 +110,7 @@ export function sendIdentifier(request: SendRequest): DicomJson {
  * caller named it.
  */
 export async function missingScope(backend: Backend, request: SendRequest): Promise<string | undefined> {
-  const instances = await backend.instances({ study: request.studyInstanceUID, ...(request.seriesInstanceUID ? { series: request.seriesInstanceUID } : {}) });
+  const instances = await retrieveItemsOf(backend, { study: request.studyInstanceUID, ...(request.seriesInstanceUID ? { series: request.seriesInstanceUID } : {}) });
   if (instances.length === 0) {
     return request.seriesInstanceUID ? `no such series ${request.seriesInstanceUID} in study ${request.studyInstanceUID}` : `no such study ${request.studyInstanceUID}`;
   }

@@ -1,5 +1,5 @@
 import { isQueryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
-import type { Backend, InstanceUids, MetadataEntry, Scope, SearchResult, StoredInstance, StoreTransaction } from "../backends/backend";
+import type { Backend, InstanceDataset, InstanceUids, MetadataEntry, Scope, SearchResult, StoredInstance, StoreTransaction } from "../backends/backend";
 import { search } from "./d1/search";
 import { removeRows } from "./d1/commit";
 import { findInstances, placements, readMetadata } from "./d1/instances";
@@ -39,14 +39,15 @@ export class Archive implements Backend {
   }
 
   /** One range read of the object: its length is known, so a short read fails the caller's check. */
-  async dataset(uids: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; length: number } | null> {
+  async dataset(uids: InstanceUids): Promise<InstanceDataset | null> {
     const [instance] = await this.instances({ study: uids.study, series: uids.series, instance: uids.sop });
     if (!instance) return null;
     const length = instance.size - instance.datasetOffset;
     // A File Meta group and no data set (PS3.10 7.1 allows it): nothing to read from R2.
-    if (length === 0) return { body: new ReadableStream({ start: (controller) => controller.close() }), length };
+    const { transferSyntax } = instance;
+    if (length === 0) return { body: new ReadableStream({ start: (controller) => controller.close() }), length, transferSyntax };
     const body = await this.read(instance, { offset: instance.datasetOffset, length });
-    return body ? { body, length } : null;
+    return body ? { body, length, transferSyntax } : null;
   }
 
   metadata(scope: Scope): AsyncIterable<MetadataEntry> {

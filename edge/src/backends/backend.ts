@@ -1,5 +1,6 @@
 import type { DicomJson } from "@dicom-edge/shared/dicom/json";
 import type { Query, QueryError } from "@dicom-edge/shared/query/model";
+import type { RetrieveItem } from "@dicom-edge/shared/tunnel/retrieve";
 
 /**
  * The one interface the frontends (DICOMweb, FHIR, the agent's operations)
@@ -92,6 +93,29 @@ export interface SearchResult {
   truncated: boolean;
 }
 
+/** One instance's data set as `Backend.dataset` streams it. */
+export interface InstanceDataset {
+  body: ReadableStream<Uint8Array>;
+  /** The data set's bytes, where the backend knows them before reading. */
+  length?: number;
+  /** The syntax the data set is in (PS3.10 7.1: its File Meta group's (0002,0010)). */
+  transferSyntax: string;
+}
+
+/**
+ * A backend that knows a scope's instances for a retrieve (agents' C-GET,
+ * C-MOVE, SEND) before it can give each one's layout: a PACS tells SOP
+ * Classes by C-FIND and each transfer syntax only with the bytes of its
+ * C-GET sub-operation. Others list `instances`.
+ */
+export interface RetrieveLister {
+  retrieveItems(scope: Scope): Promise<RetrieveItem[]>;
+}
+
+export function isRetrieveLister(backend: object): backend is RetrieveLister {
+  return typeof (backend as Partial<RetrieveLister>).retrieveItems === "function";
+}
+
 export interface Backend {
   /** Matches per the one query engine (shared/src/query); a QueryError for a key it cannot match. */
   search(query: Query): Promise<SearchResult | QueryError>;
@@ -106,7 +130,7 @@ export interface Backend {
    * knows it; without it, the body's end is the data set's end, and a body
    * that breaks off errors rather than ends.
    */
-  dataset(instance: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; length?: number } | null>;
+  dataset(instance: InstanceUids): Promise<InstanceDataset | null>;
   metadata(scope: Scope): AsyncIterable<MetadataEntry>;
   /** Removes index rows and objects together; returns how many instances went. */
   delete(scope: Scope): Promise<number>;

@@ -143,6 +143,32 @@ export const EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1";
 export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1.99";
 export const EXPLICIT_VR_BIG_ENDIAN = "1.2.840.10008.1.2.2";
 
+/**
+ * The syntaxes a relay offers for instances it passes on unchanged, where
+ * only the sender knows which one an instance is in (a PACS's C-GET
+ * sub-operations): one presentation context each, so the sender finds the
+ * one its instance is stored in and need not transcode (PS3.4 C.4.3.1.3).
+ * The uncompressed ones first: when contexts run short (PS3.8 9.3.2.2:
+ * 128), every SOP Class keeps those.
+ */
+export const PASS_THROUGH_SYNTAXES: readonly string[] = [
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN, // retired, still sent by old modalities
+  "1.2.840.10008.1.2.4.70", // JPEG Lossless SV1
+  "1.2.840.10008.1.2.4.50", // JPEG Baseline
+  "1.2.840.10008.1.2.4.51", // JPEG Extended
+  "1.2.840.10008.1.2.4.57", // JPEG Lossless
+  "1.2.840.10008.1.2.4.90", // JPEG 2000 Lossless
+  "1.2.840.10008.1.2.4.91", // JPEG 2000
+  "1.2.840.10008.1.2.4.80", // JPEG-LS Lossless
+  "1.2.840.10008.1.2.4.81", // JPEG-LS Near-Lossless
+  "1.2.840.10008.1.2.5", // RLE Lossless
+  "1.2.840.10008.1.2.4.201", // HTJ2K Lossless
+  "1.2.840.10008.1.2.4.203", // HTJ2K
+];
+
 /** The transfer syntax with this UID, or undefined for an unknown (e.g. private) one. */
 export function transferSyntax(uid: string): TransferSyntax | undefined {
   return BY_UID.get(uid);

@@ -15,7 +15,8 @@
  *   DATA = the stored data set bytes of that instance, exactly as stored,
  *   File Meta Information excluded (what a C-STORE-RQ carries in the
  *   syntax the object was stored in, PS3.7 9.3.1.1), then RESULT
- *   `FetchOutcome`.
+ *   `FetchOutcome`. For an item the plan gave no syntax, the agent asks
+ *   `announceSyntax` and the bytes follow one line `FetchHead`.
  * - `send` (edge opens): OPEN meta `SendMeta`, END. The agent performs the
  *   C-MOVE it describes to the named destination of its AE table, writes
  *   one line `SendProgress` per finished sub-operation, then RESULT
@@ -36,7 +37,11 @@ export interface RetrieveMeta {
 export interface RetrievePlan {
   /** How many instances follow. */
   count: number;
-  /** Distinct [SOP Class UID, stored Transfer Syntax UID] pairs among them. */
+  /**
+   * Distinct [SOP Class UID, stored Transfer Syntax UID] pairs among them;
+   * for an instance whose syntax is not known yet, its SOP Class with each
+   * syntax it may come in (PASS_THROUGH_SYNTAXES).
+   */
   contexts: [sopClassUid: string, transferSyntaxUid: string][];
 }
 
@@ -46,10 +51,15 @@ export interface RetrieveItem {
   series: string;
   sop: string;
   sopClass: string;
-  /** The syntax the object is stored in: the only one it can be sent in (the archive never transcodes). */
-  transferSyntax: string;
-  /** Bytes of the data set (the object without its preamble and File Meta Information). */
-  size: number;
+  /**
+   * The syntax the object is stored in: the only one it can be sent in (the
+   * edge never transcodes). Absent where the backend learns it only with
+   * the bytes (a PACS picks the presentation context of each C-GET
+   * sub-operation, PS3.4 C.4.3.3.1): the fetch then announces it.
+   */
+  transferSyntax?: string;
+  /** Bytes of the data set (the object without its preamble and File Meta Information); absent where not known before the bytes. */
+  size?: number;
 }
 
 /** RESULT of `retrieve` and of `fetch`: a DIMSE status (PS3.4 C.4.2.1.5 / C.4.3.1.4). */
@@ -63,6 +73,13 @@ export interface FetchMeta {
   study: string;
   series: string;
   sop: string;
+  /** The item came without a transfer syntax: the answer opens with a `FetchHead` line. */
+  announceSyntax?: boolean;
+}
+
+/** The line before the bytes of an `announceSyntax` fetch. */
+export interface FetchHead {
+  transferSyntax: string;
 }
 
 export type FetchOutcome = RetrieveOutcome;

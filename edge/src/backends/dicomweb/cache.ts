@@ -1,4 +1,4 @@
-import type { InstanceUids } from "../backend";
+import type { InstanceDataset, InstanceUids } from "../backend";
 
 /** What the cache keeps beside an object, so that a plan needs no upstream request for it. */
 export interface CachedLayout {
@@ -40,14 +40,15 @@ export class InstanceCache {
   }
 
   /** The cached data set (File Meta Information excluded) and its length, or null. */
-  async dataset(uids: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; length: number } | null> {
+  async dataset(uids: InstanceUids): Promise<InstanceDataset | null> {
     const head = await this.bucket.head(this.key(uids));
     const layout = head && layoutOf(head);
     if (!layout) return null;
     const length = layout.size - layout.datasetOffset;
-    if (length === 0) return { body: new ReadableStream({ start: (controller) => controller.close() }), length };
+    const { transferSyntax } = layout;
+    if (length === 0) return { body: new ReadableStream({ start: (controller) => controller.close() }), length, transferSyntax };
     const object = await this.bucket.get(this.key(uids), { range: { offset: layout.datasetOffset, length } });
-    return object ? { body: object.body, length } : null;
+    return object ? { body: object.body, length, transferSyntax } : null;
   }
 
   /**

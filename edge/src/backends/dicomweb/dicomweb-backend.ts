@@ -1,7 +1,7 @@
 import { stringValue, type DicomJson } from "@dicom-edge/shared/dicom/json";
 import { isQueryError, queryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
 import { toQido } from "@dicom-edge/shared/query/to-qido";
-import { BackendUnavailable, type Backend, type InstanceUids, type Scope, type SearchResult, type StoredInstance, type StoreTransaction } from "../backend";
+import { BackendUnavailable, type Backend, type InstanceDataset, type InstanceUids, type Scope, type SearchResult, type StoredInstance, type StoreTransaction } from "../backend";
 import { matchesOf, refusedReads } from "../proxied";
 import type { InstanceCache } from "./cache";
 import { upstreamDataset, upstreamInstances } from "./instances";
@@ -34,7 +34,7 @@ export class DicomWebBackend implements Backend {
   }
 
   /** The WADO-RS part of the instance as stored, past its File Meta group. */
-  dataset(uids: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; length?: number } | null> {
+  dataset(uids: InstanceUids): Promise<InstanceDataset | null> {
     return upstreamDataset(this.upstream, uids, this.cache);
   }
 

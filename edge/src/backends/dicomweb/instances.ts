@@ -2,9 +2,9 @@ import { numberValue, stringValue, type DicomJson } from "@dicom-edge/shared/dic
 import { Part10Error } from "@dicom-edge/shared/dicom/part10-reader";
 import { multipartRelated } from "../../dicomweb/multipart/content-type";
 import { MultipartError, readMultipart } from "../../dicomweb/multipart/reader";
-import { BackendUnavailable, type InstanceUids, type Scope, type StoredInstance } from "../backend";
+import { BackendUnavailable, type InstanceDataset, type InstanceUids, type Scope, type StoredInstance } from "../backend";
 import type { CacheWriter, InstanceCache } from "./cache";
-import { splitFileMeta, type SplitObject } from "./file-meta";
+import { splitFileMeta, type SplitObject } from "../file-meta";
 import type { Upstream } from "./upstream";
 
 /**
@@ -42,7 +42,7 @@ export async function upstreamInstances(upstream: Upstream, scope: Scope, cache?
  * upstream while a copy is written as the bytes pass (only whole objects
  * of a known length become copies).
  */
-export async function upstreamDataset(upstream: Upstream, uids: InstanceUids, cache?: InstanceCache): Promise<{ body: ReadableStream<Uint8Array>; length?: number } | null> {
+export async function upstreamDataset(upstream: Upstream, uids: InstanceUids, cache?: InstanceCache): Promise<InstanceDataset | null> {
   const cached = await cache?.dataset(uids);
   if (cached) return cached;
   const opened = await open(upstream, uids);
@@ -90,7 +90,8 @@ export async function upstreamDataset(upstream: Upstream, uids: InstanceUids, ca
     },
   });
   // The part's Content-Length (Orthanc sends one) fixes the data set's; the multipart reader holds the part to it as well.
-  return partLength === undefined ? { body } : { body, length: partLength - split.datasetOffset };
+  const { transferSyntax } = split;
+  return partLength === undefined ? { body, transferSyntax } : { body, length: partLength - split.datasetOffset, transferSyntax };
 }
 
 /** QIDO-RS at the instance level of the scope, every page (PS3.18 10.6.1). */

@@ -1,11 +1,14 @@
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { queryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
+import type { RetrieveItem } from "@dicom-edge/shared/tunnel/retrieve";
 import { PACS_ECHO, PACS_FIND, isPacsFailure, parsePacsFindResult, parsePacsResult } from "@dicom-edge/shared/tunnel/pacs";
 import type { RetrievedInstance, StreamingRetrieve } from "../../dicomweb/wado/retrieve-streamed";
-import { BackendUnavailable, type Backend, type Scope, type SearchResult, type StoreTransaction } from "../backend";
+import { BackendUnavailable, type Backend, type InstanceDataset, type InstanceUids, type RetrieveLister, type Scope, type SearchResult, type StoreTransaction } from "../backend";
 import { matchesOf, refusedReads } from "../proxied";
 import { statusText, unavailableFor } from "./failures";
 import type { AgentPacsLink } from "./link";
+import { pacsDataset, pacsRetrieveItems } from "./instances";
+import { pacsMetadata } from "./metadata";
 import { pacsRetrieve } from "./retrieve";
 import { PacsStore } from "./store";
 
@@ -16,19 +19,22 @@ const CANCEL = 0xfe00;
  * The edge in front of a hospital PACS reached through a connected agent
  * (BACKEND=dimse): QIDO-RS and the agents' C-FIND become a C-FIND at the
  * PACS, STOW-RS and C-STORE a C-STORE, WADO-RS Retrieve Study/Series/
- * Instance a C-GET, C-ECHO and /health a C-ECHO; the
- * agent acts as the SCU on an association of its own (agents/pacs.ts,
- * agent/src/pacs). The edge keeps nothing.
+ * Instance and its metadata a C-GET, the agents' C-GET, C-MOVE and SEND a
+ * C-FIND for the plan and a C-GET per instance, C-ECHO and /health a
+ * C-ECHO; the agent acts as the SCU on an association of its own
+ * (agents/pacs.ts, agent/src/pacs). The edge keeps nothing.
  */
-export class DimseBackend implements Backend, StreamingRetrieve {
+export class DimseBackend implements Backend, StreamingRetrieve, RetrieveLister {
   // A C-GET gives whole instances only as they come: no listing first, no ranges, no metadata of its own.
   private readonly refused = refusedReads(
-    "WADO-RS metadata, frames, rendered and bulk data, and the agents' C-GET, C-MOVE and SEND are not available with the dimse backend: it retrieves whole instances only (WADO-RS Retrieve Study/Series/Instance)",
+    "WADO-RS frames, rendered and bulk data are not available with the dimse backend: it retrieves whole instances only (WADO-RS Retrieve Study/Series/Instance, metadata, and the agents' C-GET, C-MOVE and SEND)",
   );
   readonly instances = this.refused.instances;
   readonly read = this.refused.read;
-  readonly dataset = this.refused.dataset;
-  readonly metadata = this.refused.metadata;
+  /** WADO-RS Retrieve Metadata (PS3.18 10.4.1.1.2): the instances of a C-GET at the PACS, each read for its header. */
+  metadata(scope: Scope) {
+    return pacsMetadata(this.link, scope);
+  }
 
   constructor(private readonly link: AgentPacsLink) {}
 
@@ -60,6 +66,16 @@ export class DimseBackend implements Backend, StreamingRetrieve {
   /** WADO-RS Retrieve Study/Series/Instance as a C-GET at the PACS (PS3.4 C.4.3), instances streamed as they come. */
   retrieveStream(scope: Scope): Promise<AsyncGenerator<RetrievedInstance> | undefined> {
     return pacsRetrieve(this.link, scope);
+  }
+
+  /** The agents' C-GET, C-MOVE and SEND: what to retrieve by an IMAGE level C-FIND (instances.ts). */
+  retrieveItems(scope: Scope): Promise<RetrieveItem[]> {
+    return pacsRetrieveItems((query) => this.search(query), scope, this.pacs);
+  }
+
+  /** Each instance of those by a C-GET of it alone. */
+  dataset(uids: InstanceUids): Promise<InstanceDataset | null> {
+    return pacsDataset(this.link, uids);
   }
 
   store(): StoreTransaction {

@@ -1,7 +1,7 @@
 import { Part10Error } from "@dicom-edge/shared/dicom/part10-reader";
 import { concat, encodePart10, type Element } from "@dicom-edge/shared/dicom/testing/encode";
 import { describe, expect, it } from "vitest";
-import { readMultipart } from "../../dicomweb/multipart/reader";
+import { readMultipart } from "../dicomweb/multipart/reader";
 import { splitFileMeta } from "./file-meta";
 
 const CT = "1.2.840.10008.5.1.4.1.1.2";

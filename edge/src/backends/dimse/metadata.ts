@@ -1,0 +1,43 @@
+import { Part10Error, Part10Reader } from "@dicom-edge/shared/dicom/part10-reader";
+import { identity } from "../../archive/record";
+import type { RetrievedInstance } from "../../dicomweb/wado/retrieve-streamed";
+import { BackendUnavailable, type MetadataEntry, type Scope } from "../backend";
+import type { AgentPacsLink } from "./link";
+import { pacsRetrieve } from "./retrieve";
+
+/**
+ * WADO-RS Retrieve Metadata (PS3.18 10.4.1.1.2) with the dimse backend:
+ * DIMSE has no metadata service, so the instances come by the same C-GET
+ * as WADO-RS Retrieve (PS3.4 C.4.3, pacsRetrieve: its order, its errors)
+ * and each is read once through, keeping its header only. Nothing matched
+ * yields nothing (the route's 404).
+ */
+export async function* pacsMetadata(link: AgentPacsLink, scope: Scope): AsyncGenerator<MetadataEntry> {
+  const instances = await pacsRetrieve(link, scope);
+  if (!instances) return;
+  // for-await returns the C-GET's generator (cancelling the retrieve) when this one stops early or throws.
+  for await (const instance of instances) yield await instanceMetadata(instance, link.config.pacs);
+}
+
+/**
+ * One retrieved Part-10 object as the archive keeps its metadata (record.ts):
+ * the Part10Reader's DICOM JSON (PS3.18 F.2) with BulkDataURIs relative to
+ * the instance. Bulk values stream past without being held; the body is
+ * read to its end, as the next instance of the C-GET needs. A body that is
+ * no DICOM is the PACS's fault: a 502, with the rest of it cancelled.
+ */
+export async function instanceMetadata(instance: RetrievedInstance, pacs: string): Promise<MetadataEntry> {
+  const reader = new Part10Reader();
+  const body = instance.body.getReader();
+  try {
+    for (let chunk = await body.read(); !chunk.done; chunk = await body.read()) reader.write(chunk.value);
+    const { dataset } = reader.end();
+    const id = identity(dataset);
+    if (!id) throw new BackendUnavailable(502, `${pacs} sent instance ${instance.sop} without its Study, Series and SOP Instance UIDs`);
+    return { study: id.study, series: id.series, sop: id.sop, json: JSON.stringify(dataset) };
+  } catch (error) {
+    await body.cancel().catch(() => undefined);
+    if (error instanceof Part10Error) throw new BackendUnavailable(502, `${pacs} sent instance ${instance.sop} that is not DICOM Part-10: ${error.message}`);
+    throw error;
+  }
+}
