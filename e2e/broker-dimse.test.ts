@@ -5,6 +5,7 @@
 // keeps nothing. Failures of the PACS or the agent come back in each
 // frontend's own form.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -137,6 +138,45 @@ describe("BACKEND=dimse with Orthanc as the PACS", () => {
     expect(found.output.match(/\(Pending\)/g)).toHaveLength(1);
     await rm(dir, { recursive: true, force: true });
   });
+
+  it("answers 504 when the PACS does not answer within BACKEND_TIMEOUT_SECONDS, and works again once it does", async () => {
+    // Stopped, Orthanc's socket still accepts connections (the kernel's backlog), but nothing answers the A-ASSOCIATE-RQ.
+    process.kill(orthanc.pid, "SIGSTOP");
+    try {
+      const started = Date.now();
+      const slow = await qido(`/studies?PatientID=x`);
+      expect(slow.status).toBe(504);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(4_000);
+      const stored = await stow(stack.base, [instances("P", randomUid(), 1)[0]!.bytes]);
+      expect(stored.status).toBe(504);
+      const found = await dcmtk("findscu", ["-v", "-aec", agent.aeTitle, "-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientID=x", "127.0.0.1", String(agent.port)]);
+      expect(found.output).toMatch(/Out ?of ?Resources|0xa700/i);
+    } finally {
+      process.kill(orthanc.pid, "SIGCONT");
+    }
+    expect((await qido(`/studies?PatientID=x`)).status).toBe(200);
+  }, 60_000);
+
+  it("answers 502 with the reject reason when the PACS rejects the association", async () => {
+    // A PACS that knows no such called AE title: A-ASSOCIATE-RJ, permanent, service user, reason 7 (PS3.8 9.3.4).
+    const rejecting = createServer((socket) => {
+      socket.once("data", () => socket.end(Buffer.from([0x03, 0, 0, 0, 0, 4, 0, 1, 1, 7])));
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => rejecting.listen(0, "127.0.0.1", resolve));
+    const port = (rejecting.address() as AddressInfo).port;
+    await agent.stop();
+    agent = await startAgent({ base: stack.base, id: AGENT_ID, aeTable: [{ title: "ORTHANC", host: "127.0.0.1", port, tls: false }] });
+    try {
+      const refused = await qido(`/studies?PatientID=x`);
+      expect(refused.status).toBe(502);
+      expect(first(refused.body[0]!, "00000902")).toMatch(/ORTHANC rejected the association: called AE title not recognized/);
+    } finally {
+      await agent.stop();
+      await new Promise((resolve) => rejecting.close(resolve));
+      agent = await startAgent({ base: stack.base, id: AGENT_ID, aeTable: [{ title: "ORTHANC", host: "127.0.0.1", port: orthanc.dicomPort, tls: false }] });
+    }
+  }, 60_000);
 
   it("answers 502 and failure statuses when the PACS is down, 503 when the agent is not connected", async () => {
     await orthanc.stop();

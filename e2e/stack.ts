@@ -31,6 +31,7 @@ export const AGENT_KEYS = {
   "e2e-broker-cache": "e2e-broker-cache-key-012345678",
   "e2e-broker-wado": "e2e-broker-wado-key-0123456789",
   "e2e-broker-dimse-get": "e2e-broker-dimse-get-key-012345",
+  "e2e-broker-dimse-move": "e2e-broker-dimse-move-key-01234",
 };
 
 /** Tokens a stack started with `auth` holds, by what they may do. */
