@@ -124,7 +124,7 @@ describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc a
     for (const name of await readdir(destinationDir)) {
       const reader = new Part10Reader();
       reader.write(new Uint8Array(await readFile(join(destinationDir, name))));
-      syntaxes.add(reader.header.transferSyntaxUID);
+      syntaxes.add(reader.header.transferSyntaxUID ?? "none");
     }
     expect(syntaxes).toContain(IMPLICIT_VR_LITTLE_ENDIAN);
   });

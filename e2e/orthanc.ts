@@ -19,6 +19,8 @@ export interface Orthanc {
   aeTitle: string;
   dicomPort: number;
   pid: number;
+  /** What it printed so far (PUT /tools/log-level "verbose" for each DICOM request). */
+  log(): string;
   /** Deletes every patient through the REST API: an empty store again. */
   empty(): Promise<void>;
   stop(): Promise<void>;
@@ -108,6 +110,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Orthan
     aeTitle,
     dicomPort,
     pid: child.pid!,
+    log: () => log,
     async empty() {
       const patients = (await (await fetch(`${http}/patients`)).json()) as string[];
       for (const id of patients) {

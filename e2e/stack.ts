@@ -32,6 +32,7 @@ export const AGENT_KEYS = {
   "e2e-broker-wado": "e2e-broker-wado-key-0123456789",
   "e2e-broker-dimse-get": "e2e-broker-dimse-get-key-012345",
   "e2e-broker-dimse-move": "e2e-broker-dimse-move-key-01234",
+  "e2e-broker-dimse-cache": "e2e-broker-dimse-cache-key-0123",
 };
 
 /** Tokens a stack started with `auth` holds, by what they may do. */

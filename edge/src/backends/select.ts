@@ -2,7 +2,7 @@ import { Archive } from "../archive/archive";
 import { reportToQueue } from "../archive/study-events";
 import type { Env } from "../env";
 import { BackendUnavailable, type Backend } from "./backend";
-import { InstanceCache } from "./dicomweb/cache";
+import { InstanceCache } from "./cache";
 import { DicomWebBackend } from "./dicomweb/dicomweb-backend";
 import { Upstream, upstreamConfig } from "./dicomweb/upstream";
 import { dimseConfig } from "./dimse/config";
@@ -31,23 +31,22 @@ export function backendFor(env: Env, caller: Caller = {}): Backend {
       const config = upstreamConfig(env);
       if (typeof config === "string") throw new BackendUnavailable(503, config);
       const mtls = env.DICOMWEB_UPSTREAM_MTLS;
-      const cache = proxyCache(env);
-      if (cache === "invalid") throw new BackendUnavailable(503, `PROXY_CACHE must be off or r2, not ${JSON.stringify(env.PROXY_CACHE)}`);
       const upstream = new Upstream(config, caller.authorization, mtls ? (request) => mtls.fetch(request) : undefined);
-      return new DicomWebBackend(upstream, cache ? new InstanceCache(env.OBJECTS, config.base) : undefined);
+      return new DicomWebBackend(upstream, proxyCache(env, config.base));
     }
     case "dimse": {
       const config = dimseConfig(env);
       if (typeof config === "string") throw new BackendUnavailable(503, config);
-      return new DimseBackend(new AgentPacsLink(env.AGENT_HUB, config));
+      return new DimseBackend(new AgentPacsLink(env.AGENT_HUB, config), proxyCache(env, `dimse:${config.agent}/${config.pacs}`));
     }
     default:
       throw new BackendUnavailable(503, `BACKEND must be archive, dicomweb or dimse, not ${JSON.stringify(env.BACKEND)}`);
   }
 }
 
-/** PROXY_CACHE: off (the default) or r2. */
-function proxyCache(env: Env): boolean | "invalid" {
-  if (env.PROXY_CACHE === undefined || env.PROXY_CACHE === "off") return false;
-  return env.PROXY_CACHE === "r2" ? true : "invalid";
+/** PROXY_CACHE: off (the default) or r2, copies kept apart per `source`. */
+function proxyCache(env: Env, source: string): InstanceCache | undefined {
+  if (env.PROXY_CACHE === undefined || env.PROXY_CACHE === "off") return undefined;
+  if (env.PROXY_CACHE !== "r2") throw new BackendUnavailable(503, `PROXY_CACHE must be off or r2, not ${JSON.stringify(env.PROXY_CACHE)}`);
+  return new InstanceCache(env.OBJECTS, source);
 }

@@ -23,7 +23,8 @@ export class ObjectWriter {
     private readonly bucket: R2Bucket,
     readonly key: string,
     private readonly ready: Promise<void> = Promise.resolve(),
-    private readonly contentType = "application/dicom",
+    /** Kept beside the object (R2 custom metadata), e.g. a cached copy's layout. */
+    private readonly customMetadata?: Record<string, string>,
   ) {
     // Awaited before each upload; a rejection nobody reached yet is not unhandled.
     ready.catch(() => undefined);
@@ -47,7 +48,7 @@ export class ObjectWriter {
     const rest = this.take(this.pendingBytes);
     await this.ready;
     if (!this.upload) {
-      await this.bucket.put(this.key, rest, { httpMetadata: { contentType: this.contentType } });
+      await this.bucket.put(this.key, rest, this.putOptions());
       return;
     }
     if (rest.byteLength > 0 || this.parts.length === 0) await this.flushPart(rest);
@@ -64,6 +65,10 @@ export class ObjectWriter {
     await this.bucket.delete(this.key);
   }
 
+  private putOptions(): R2PutOptions & R2MultipartOptions {
+    return { httpMetadata: { contentType: "application/dicom" }, ...(this.customMetadata ? { customMetadata: this.customMetadata } : {}) };
+  }
+
   private take(n: number): Uint8Array {
     this.pendingBytes -= n;
     return take(this.pending, n);
@@ -71,7 +76,7 @@ export class ObjectWriter {
 
   private async flushPart(bytes: Uint8Array): Promise<void> {
     await this.ready;
-    this.upload ??= await this.bucket.createMultipartUpload(this.key, { httpMetadata: { contentType: this.contentType } });
+    this.upload ??= await this.bucket.createMultipartUpload(this.key, this.putOptions());
     this.parts.push(await this.upload.uploadPart(this.parts.length + 1, bytes));
     this.written += bytes.byteLength;
   }

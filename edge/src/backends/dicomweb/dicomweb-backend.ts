@@ -3,7 +3,7 @@ import { isQueryError, queryError, type Query, type QueryError } from "@dicom-ed
 import { toQido } from "@dicom-edge/shared/query/to-qido";
 import { BackendUnavailable, type Backend, type InstanceDataset, type InstanceUids, type Scope, type SearchResult, type StoredInstance, type StoreTransaction } from "../backend";
 import { matchesOf, refusedReads } from "../proxied";
-import type { InstanceCache } from "./cache";
+import type { InstanceCache } from "../cache";
 import { upstreamDataset, upstreamInstances } from "./instances";
 import { UpstreamStore } from "./store";
 import type { Upstream } from "./upstream";

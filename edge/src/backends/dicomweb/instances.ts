@@ -3,7 +3,7 @@ import { Part10Error } from "@dicom-edge/shared/dicom/part10-reader";
 import { multipartRelated } from "../../dicomweb/multipart/content-type";
 import { MultipartError, readMultipart } from "../../dicomweb/multipart/reader";
 import { BackendUnavailable, type InstanceDataset, type InstanceUids, type Scope, type StoredInstance } from "../backend";
-import type { CacheWriter, InstanceCache } from "./cache";
+import { copiedBody, type InstanceCache } from "../cache";
 import { splitFileMeta, type SplitObject } from "../file-meta";
 import type { Upstream } from "./upstream";
 
@@ -40,7 +40,7 @@ export async function upstreamInstances(upstream: Upstream, scope: Scope, cache?
  * One instance's data set, File Meta Information excluded; null when the
  * upstream does not have it. With a cache: from its copy, or from the
  * upstream while a copy is written as the bytes pass (only whole objects
- * of a known length become copies).
+ * become copies).
  */
 export async function upstreamDataset(upstream: Upstream, uids: InstanceUids, cache?: InstanceCache): Promise<InstanceDataset | null> {
   const cached = await cache?.dataset(uids);
@@ -48,47 +48,11 @@ export async function upstreamDataset(upstream: Upstream, uids: InstanceUids, ca
   const opened = await open(upstream, uids);
   if (!opened) return null;
   const { split, partLength, close } = opened;
-  const iterator = split.dataset;
-  let copy =
-    cache && partLength !== undefined && split.sopClass !== undefined
-      ? cache.writer(uids, { transferSyntax: split.transferSyntax, sopClass: split.sopClass, datasetOffset: split.datasetOffset, size: partLength })
+  const copy =
+    cache && split.sopClass !== undefined
+      ? cache.writer(uids, { transferSyntax: split.transferSyntax, sopClass: split.sopClass, datasetOffset: split.datasetOffset, ...(partLength !== undefined ? { size: partLength } : {}) })
       : undefined;
-  // A copy that fails only stops being written: the caller's bytes go on.
-  const copied = async (write: (writer: CacheWriter) => Promise<void>) => {
-    if (!copy) return;
-    try {
-      await write(copy);
-    } catch (error) {
-      const failed = copy;
-      copy = undefined;
-      await failed.abort(error);
-    }
-  };
-  await copied((writer) => writer.write(split.head));
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await iterator.next();
-        if (!next.done) {
-          await copied((writer) => writer.write(next.value));
-          controller.enqueue(next.value);
-          return;
-        }
-        await copied((writer) => writer.close());
-        await close();
-        controller.close();
-      } catch (error) {
-        await copy?.abort(error);
-        await close();
-        controller.error(unavailable(error, uids));
-      }
-    },
-    async cancel(reason) {
-      await copy?.abort(reason);
-      await iterator.return();
-      await close();
-    },
-  });
+  const body = copiedBody(split.dataset, copy, { head: split.head, end: close, release: close, failure: (error) => unavailable(error, uids) });
   // The part's Content-Length (Orthanc sends one) fixes the data set's; the multipart reader holds the part to it as well.
   const { transferSyntax } = split;
   return partLength === undefined ? { body, transferSyntax } : { body, length: partLength - split.datasetOffset, transferSyntax };

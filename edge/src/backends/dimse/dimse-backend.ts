@@ -4,7 +4,9 @@ import type { RetrieveItem } from "@dicom-edge/shared/tunnel/retrieve";
 import { PACS_ECHO, PACS_FIND, isPacsFailure, parsePacsFindResult, parsePacsResult } from "@dicom-edge/shared/tunnel/pacs";
 import type { RetrievedInstance, StreamingRetrieve } from "../../dicomweb/wado/retrieve-streamed";
 import { BackendUnavailable, type Backend, type InstanceDataset, type InstanceUids, type RetrieveLister, type Scope, type SearchResult, type StoreTransaction } from "../backend";
+import type { InstanceCache } from "../cache";
 import { matchesOf, refusedReads } from "../proxied";
+import { cachedRetrieve } from "./cached-retrieve";
 import { statusText, unavailableFor } from "./failures";
 import type { AgentPacsLink } from "./link";
 import { pacsDataset, pacsRetrieveItems } from "./instances";
@@ -33,10 +35,14 @@ export class DimseBackend implements Backend, StreamingRetrieve, RetrieveLister 
   readonly read = this.refused.read;
   /** WADO-RS Retrieve Metadata (PS3.18 10.4.1.1.2): the instances of a C-GET at the PACS, each read for its header. */
   metadata(scope: Scope) {
-    return pacsMetadata(this.link, scope);
+    return pacsMetadata(this, scope, this.pacs);
   }
 
-  constructor(private readonly link: AgentPacsLink) {}
+  constructor(
+    private readonly link: AgentPacsLink,
+    /** PROXY_CACHE=r2: copies of the instances retrieved (backends/cache.ts). */
+    private readonly cache?: InstanceCache,
+  ) {}
 
   private get pacs(): string {
     return this.link.config.pacs;
@@ -65,6 +71,7 @@ export class DimseBackend implements Backend, StreamingRetrieve, RetrieveLister 
 
   /** WADO-RS Retrieve Study/Series/Instance as a C-GET at the PACS (PS3.4 C.4.3), instances streamed as they come. */
   retrieveStream(scope: Scope): Promise<AsyncGenerator<RetrievedInstance> | undefined> {
+    if (this.cache) return cachedRetrieve(this.link, this.cache, scope, (listed) => this.retrieveItems(listed));
     return pacsRetrieve(this.link, scope);
   }
 
@@ -75,7 +82,7 @@ export class DimseBackend implements Backend, StreamingRetrieve, RetrieveLister 
 
   /** Each instance of those by a C-GET of it alone. */
   dataset(uids: InstanceUids): Promise<InstanceDataset | null> {
-    return pacsDataset(this.link, uids);
+    return pacsDataset(this.link, uids, this.cache);
   }
 
   store(): StoreTransaction {

@@ -11,6 +11,7 @@ import { Part10Error } from "@dicom-edge/shared/dicom/part10-reader";
 import { isQueryError, type Match, type Query, type QueryError } from "@dicom-edge/shared/query/model";
 import type { RetrieveItem } from "@dicom-edge/shared/tunnel/retrieve";
 import { BackendUnavailable, type InstanceDataset, type InstanceUids, type Scope, type SearchResult } from "../backend";
+import { copiedBody, type InstanceCache } from "../cache";
 import { splitFileMeta } from "../file-meta";
 import type { AgentPacsLink } from "./link";
 import { pacsRetrieve } from "./retrieve";
@@ -51,12 +52,16 @@ export async function pacsRetrieveItems(search: (query: Query) => Promise<Search
  * One instance's data set, File Meta Information excluded, by a C-GET of
  * it alone; null when the PACS has no such instance. Read to its end, the
  * C-GET's final response is awaited too: a failure there errors the body.
+ * With a cache: from its copy, or from the PACS while a copy is written.
  */
-export async function pacsDataset(link: AgentPacsLink, uids: InstanceUids): Promise<InstanceDataset | null> {
+export async function pacsDataset(link: AgentPacsLink, uids: InstanceUids, cache?: InstanceCache): Promise<InstanceDataset | null> {
+  const cached = await cache?.dataset(uids);
+  if (cached) return cached;
   const retrieved = await pacsRetrieve(link, { study: uids.study, series: uids.series, instance: uids.sop });
   if (!retrieved) return null;
   const first = await retrieved.next();
   if (first.done) return null;
+  const { sopClass, transferSyntax } = first.value;
   let split;
   try {
     split = await splitFileMeta(first.value.body);
@@ -65,28 +70,15 @@ export async function pacsDataset(link: AgentPacsLink, uids: InstanceUids): Prom
     if (error instanceof Part10Error) throw new BackendUnavailable(502, `agent ${link.config.agent} sent instance ${uids.sop} without a File Meta group: ${error.message}`);
     throw error;
   }
-  const dataset = split.dataset;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await dataset.next();
-        if (!next.done) {
-          controller.enqueue(next.value);
-          return;
-        }
-        // The RESULT: a failure after the bytes (a second instance, a broken stream) fails this read.
-        const after = await retrieved.next();
-        if (!after.done) throw new BackendUnavailable(502, `${link.config.pacs} sent more than instance ${uids.sop} for its C-GET`);
-        controller.close();
-      } catch (error) {
-        await retrieved.return(undefined);
-        controller.error(error);
-      }
+  const copy = cache?.writer(uids, { transferSyntax, sopClass, datasetOffset: split.datasetOffset });
+  const body = copiedBody(split.dataset, copy, {
+    head: split.head,
+    // The RESULT: a failure after the bytes (a second instance, a broken stream) fails this read.
+    end: async () => {
+      const after = await retrieved.next();
+      if (!after.done) throw new BackendUnavailable(502, `${link.config.pacs} sent more than instance ${uids.sop} for its C-GET`);
     },
-    async cancel() {
-      await dataset.return();
-      await retrieved.return(undefined);
-    },
+    release: async () => void (await retrieved.return(undefined)),
   });
-  return { body, transferSyntax: first.value.transferSyntax };
+  return { body, transferSyntax };
 }

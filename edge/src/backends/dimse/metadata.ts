@@ -1,22 +1,20 @@
 import { Part10Error, Part10Reader } from "@dicom-edge/shared/dicom/part10-reader";
 import { identity } from "../../archive/record";
-import type { RetrievedInstance } from "../../dicomweb/wado/retrieve-streamed";
+import type { RetrievedInstance, StreamingRetrieve } from "../../dicomweb/wado/retrieve-streamed";
 import { BackendUnavailable, type MetadataEntry, type Scope } from "../backend";
-import type { AgentPacsLink } from "./link";
-import { pacsRetrieve } from "./retrieve";
 
 /**
  * WADO-RS Retrieve Metadata (PS3.18 10.4.1.1.2) with the dimse backend:
  * DIMSE has no metadata service, so the instances come by the same C-GET
- * as WADO-RS Retrieve (PS3.4 C.4.3, pacsRetrieve: its order, its errors)
+ * as WADO-RS Retrieve (PS3.4 C.4.3, retrieveStream: its order, its errors, its cache)
  * and each is read once through, keeping its header only. Nothing matched
  * yields nothing (the route's 404).
  */
-export async function* pacsMetadata(link: AgentPacsLink, scope: Scope): AsyncGenerator<MetadataEntry> {
-  const instances = await pacsRetrieve(link, scope);
+export async function* pacsMetadata(source: StreamingRetrieve, scope: Scope, pacs: string): AsyncGenerator<MetadataEntry> {
+  const instances = await source.retrieveStream(scope);
   if (!instances) return;
   // for-await returns the C-GET's generator (cancelling the retrieve) when this one stops early or throws.
-  for await (const instance of instances) yield await instanceMetadata(instance, link.config.pacs);
+  for await (const instance of { [Symbol.asyncIterator]: () => instances }) yield await instanceMetadata(instance, pacs);
 }
 
 /**

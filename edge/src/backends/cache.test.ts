@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { InstanceCache } from "./cache";
+import { copiedBody, InstanceCache } from "./cache";
 
 const uids = { study: "1.2.3", series: "1.2.3.4", sop: "1.2.3.4.5" };
 const layout = { transferSyntax: "1.2.840.10008.1.2.1", sopClass: "1.2.840.10008.5.1.4.1.1.2", datasetOffset: 4 };
@@ -42,5 +42,32 @@ describe("InstanceCache", () => {
     await writer.close();
     expect(await elsewhere.layout(uids)).toMatchObject({ size: 4 });
     expect(await new InstanceCache(env.OBJECTS, "https://third.example/dicom-web").layout(uids)).toBeNull();
+  });
+
+  it("keeps a copy of unknown size (a C-GET's instance) once its body ended, and nothing of one that broke off or was cancelled", async () => {
+    const cache = new InstanceCache(env.OBJECTS, "dimse:agent/PACS");
+    const source = async function* (fail: boolean) {
+      yield new TextEncoder().encode("data");
+      if (fail) throw new Error("association lost");
+      yield new TextEncoder().encode("set");
+    };
+    const whole = { ...uids, sop: "1.2.3.4.7" };
+    const passed = copiedBody(source(false), cache.writer(whole, layout), { head: new TextEncoder().encode("HEAD") });
+    expect(await text(passed)).toBe("dataset");
+    expect(await cache.layout(whole)).toEqual({ ...layout, size: 11 });
+    expect(await text((await cache.dataset(whole))!.body)).toBe("dataset");
+
+    const broken = { ...uids, sop: "1.2.3.4.8" };
+    let released = false;
+    const failing = copiedBody(source(true), cache.writer(broken, layout), { release: async () => void (released = true), failure: () => new Error("mapped") });
+    await expect(text(failing)).rejects.toThrow("mapped");
+    expect(released).toBe(true);
+    expect(await cache.layout(broken)).toBeNull();
+
+    const cancelled = copiedBody(source(false), cache.writer(broken, layout));
+    const reader = cancelled.getReader();
+    await reader.read();
+    await reader.cancel();
+    expect(await cache.layout(broken)).toBeNull();
   });
 });
