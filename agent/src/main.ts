@@ -8,6 +8,7 @@ import type { SendMeta } from "@dicom-edge/shared/tunnel/retrieve";
 import type { RetrieveService } from "./dimse/c-get-move";
 import { startDimseServer } from "./dimse/server";
 import { edgeJwtVerifier, withIdentity } from "./identity/identity";
+import { PendingMoves } from "./pacs/pending-moves";
 import { isPacsKind, servePacs, type PacsSettings } from "./pacs/serve";
 import { serveSend } from "./retrieve/send";
 import { Spool } from "./spool/spool";
@@ -42,10 +43,12 @@ const retrieve: RetrieveService = {
   destination: (title) => aeTable.get(title),
 };
 // The edge's DIMSE backend (BACKEND=dimse): this agent as the SCU toward a PACS of its AE table.
+const moves = new PendingMoves(config.dimse.aeTitle);
 const pacs: PacsSettings = {
   aeTitle: config.dimse.aeTitle,
   maxPduLength: config.dimse.maxPduLength,
   destination: (title) => aeTable.get(title),
+  moves,
   log,
 };
 const spool = config.spool.ackMode === "spool" ? new Spool(config.spool.dir, tunnel, log) : undefined;
@@ -85,6 +88,8 @@ const server = await startDimseServer({
         return { status: Status.ProcessingFailure, errorComment: "edge unreachable" };
       }
     },
+    // The instances of a C-MOVE the edge's retrieve asked a PACS for (pacs/move.ts) go to that retrieve, not into the archive.
+    divert: (ctx) => moves.divert(ctx),
     async store(ctx) {
       // Spooled instances are forwarded later, when a JWT may have expired:
       // the agent checked the write scope now and vouches for them then.

@@ -62,6 +62,7 @@ ack_mode = "spool"
 title = "PACS"
 host = "10.0.0.5"
 port = 104
+retrieve = "move"
 
 [[ae_table]]
 title = "WORKSTATION"
@@ -72,7 +73,7 @@ ca = "/etc/dicom-edge/ca.pem"
 `);
     const config = await loadConfig(path, { DICOMEDGE_AGENT_KEY: "k" });
     expect(config.aeTable).toEqual([
-      { title: "PACS", host: "10.0.0.5", port: 104, tls: false },
+      { title: "PACS", host: "10.0.0.5", port: 104, tls: false, retrieve: "move" },
       { title: "WORKSTATION", host: "ws.example.org", port: 2762, tls: true, ca: "/etc/dicom-edge/ca.pem" },
     ]);
     const fromEnv = await loadConfig(path, { DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_AE_TABLE: '[{"title":"STORESCP","host":"127.0.0.1","port":11113}]' });
@@ -90,6 +91,7 @@ ca = "/etc/dicom-edge/ca.pem"
       [[{ title: "A", host: "h", port: 1, ca: "/ca.pem" }], /only meaningful with tls/],
       [[{ title: "A", host: "h", port: 1, tls: true, cert: "/c.pem" }], /cert and key go together/],
       [[{ title: "A", host: "h", port: 1, calling: "B" }], /unknown key calling/],
+      [[{ title: "A", host: "h", port: 1, retrieve: "c-move" }], /retrieve must be "get" or "move"/],
     ];
     for (const [table, error] of cases) await expect(loadConfig(undefined, env(table))).rejects.toThrow(error);
     await expect(loadConfig(undefined, { DICOMEDGE_AGENT_KEY: "k", DICOMEDGE_AE_TABLE: "[" })).rejects.toThrow(/JSON array/);

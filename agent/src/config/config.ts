@@ -4,9 +4,10 @@ import type { DimseUser, IdentityPolicy } from "../identity/identity";
 import { isPasswordHash } from "../identity/password";
 
 /**
- * One peer the agent opens associations to: a C-MOVE destination, or the
- * target of the edge's SEND. Keyed by its AE title, the Move Destination
- * (0000,0600) a C-MOVE-RQ names (PS3.4 C.4.2.1.4.1).
+ * One peer the agent opens associations to: a C-MOVE destination, the
+ * target of the edge's SEND, or the PACS of the edge's DIMSE backend.
+ * Keyed by its AE title, the Move Destination (0000,0600) a C-MOVE-RQ
+ * names (PS3.4 C.4.2.1.4.1).
  */
 export interface AeTableEntry {
   title: string;
@@ -21,7 +22,16 @@ export interface AeTableEntry {
   key?: string;
   /** Name its certificate must carry, when it is reached by IP address (TLS). */
   servername?: string;
+  /**
+   * How the edge's WADO-RS retrieves from it as a PACS: "get" (the default)
+   * by C-GET (PS3.4 C.4.3), or by C-MOVE when it accepts no Study Root GET
+   * context; "move" by C-MOVE to this agent's own AE title (PS3.4 C.4.2),
+   * for a PACS that knows the agent as a move destination.
+   */
+  retrieve?: RetrieveMethod;
 }
+
+export type RetrieveMethod = "get" | "move";
 
 /** How a C-STORE is acknowledged (issue: Acknowledgement). */
 export type AckMode = "edge" | "spool";
@@ -154,7 +164,7 @@ function isAeTitle(value: unknown): value is string {
   return typeof value === "string" && /^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(value) && value.trim() !== "";
 }
 
-const AE_TABLE_KEYS = new Set(["title", "host", "port", "tls", "ca", "cert", "key", "servername"]);
+const AE_TABLE_KEYS = new Set(["title", "host", "port", "tls", "ca", "cert", "key", "servername", "retrieve"]);
 
 function aeTableEntries(value: unknown, where: string): AeTableEntry[] {
   if (!Array.isArray(value)) throw new Error(`${where} must be a list of entries ([[ae_table]])`);
@@ -181,7 +191,9 @@ function aeTableEntries(value: unknown, where: string): AeTableEntry[] {
       files[key] = v;
     }
     if (Boolean(files.cert) !== Boolean(files.key)) throw new Error(`${at}: cert and key go together`);
-    return { title, host: entry.host, port: entry.port as number, tls, ...files };
+    const retrieve = entry.retrieve;
+    if (retrieve !== undefined && retrieve !== "get" && retrieve !== "move") throw new Error(`${at}: retrieve must be "get" or "move"`);
+    return { title, host: entry.host, port: entry.port as number, tls, ...files, ...(retrieve ? { retrieve } : {}) };
   });
 }
 

@@ -51,6 +51,9 @@ export interface StoreContext extends AssociationContext {
   transferSyntaxUid: string;
   /** The data set bytes exactly as received, in order, never re-encoded. */
   dataset: AsyncIterable<Uint8Array>;
+  /** Set when a C-MOVE SCP sends this as a sub-operation (PS3.7 9.1.1.1): whose C-MOVE it serves. */
+  moveOriginatorAeTitle?: string;
+  moveOriginatorMessageId?: number;
 }
 
 /** What a handler answers; the status goes into the response unchanged (PS3.7 C, PS3.4 B.2.3). */
@@ -62,6 +65,12 @@ export interface HandlerResult {
 export interface DimseHandlers {
   echo(ctx: AssociationContext): Promise<HandlerResult>;
   store(ctx: StoreContext): Promise<HandlerResult>;
+  /**
+   * Takes a C-STORE away from `store` when it returns a result: the
+   * sub-operations of a C-MOVE this agent asked a PACS for, with itself as
+   * the Move Destination (PS3.4 C.4.2.3). Undefined: stored as any other.
+   */
+  divert?(ctx: StoreContext): Promise<HandlerResult> | undefined;
   /** C-FIND (PS3.4 C.4.1): when given, Patient Root and Study Root FIND are accepted. */
   find?: FindService;
   /**
@@ -269,16 +278,16 @@ export async function startDimseServer(options: DimseServerOptions): Promise<Dim
         if (!message.dataset || command.affectedSopClassUid !== context.abstractSyntax || context.abstractSyntax === VERIFICATION_SOP_CLASS) {
           return respond(CommandField.CStoreRsp, { status: SOP_CLASS_NOT_SUPPORTED }, instance);
         }
-        const dataset = message.dataset;
-        const result = await runHandler(() =>
-          options.handlers.store({
-            ...base,
-            sopClassUid: context.abstractSyntax,
-            sopInstanceUid,
-            transferSyntaxUid: context.transferSyntax,
-            dataset,
-          }),
-        );
+        const store: StoreContext = {
+          ...base,
+          sopClassUid: context.abstractSyntax,
+          sopInstanceUid,
+          transferSyntaxUid: context.transferSyntax,
+          dataset: message.dataset,
+          ...(command.moveOriginatorAeTitle !== undefined ? { moveOriginatorAeTitle: command.moveOriginatorAeTitle } : {}),
+          ...(command.moveOriginatorMessageId !== undefined ? { moveOriginatorMessageId: command.moveOriginatorMessageId } : {}),
+        };
+        const result = await runHandler(() => options.handlers.divert?.(store) ?? options.handlers.store(store));
         return respond(CommandField.CStoreRsp, result, instance);
       }
       case CommandField.CFindRq: {

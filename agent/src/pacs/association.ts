@@ -9,6 +9,7 @@ import { openAssociation, type OpenOptions } from "../retrieve/destination.ts";
 import { Association, AssociationRejectedError } from "../ul/association.ts";
 import type { AcceptedContext } from "../ul/negotiation.ts";
 import { CommandField } from "../dimse/command.ts";
+import type { PendingMoves } from "./pending-moves.ts";
 
 export interface PacsSettings {
   /** Our AE title: the Calling AE Title toward the PACS. */
@@ -16,6 +17,8 @@ export interface PacsSettings {
   maxPduLength: number;
   /** The AE table entry of an AE title, if any. */
   destination(title: string): AeTableEntry | undefined;
+  /** The C-MOVEs to our own AE title under way, whose sub-operations our DIMSE listener diverts to them (move.ts). */
+  moves: PendingMoves;
   log?(message: string): void;
 }
 

@@ -10,6 +10,7 @@ import { freePort } from "../testing/ports.ts";
 import { PacsError, type PacsSettings } from "./association.ts";
 import { pacsEcho } from "./echo.ts";
 import { pacsGet } from "./get.ts";
+import { PendingMoves } from "./pending-moves.ts";
 
 let orthanc: Orthanc;
 let settings: PacsSettings;
@@ -20,7 +21,7 @@ beforeAll(async () => {
     ["ORTHANC", { title: "ORTHANC", host: "127.0.0.1", port: orthanc.dicomPort, tls: false }],
     ["CLOSED", { title: "CLOSED", host: "127.0.0.1", port: await freePort(), tls: false }],
   ]);
-  settings = { aeTitle: "DICOMEDGE", maxPduLength: 16384, destination: (title) => table.get(title) };
+  settings = { aeTitle: "DICOMEDGE", maxPduLength: 16384, destination: (title) => table.get(title), moves: new PendingMoves("DICOMEDGE") };
 }, 60_000);
 
 afterAll(async () => {

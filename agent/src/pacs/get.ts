@@ -5,36 +5,18 @@
  * Part-10 object, the data set bytes as received (the agent never
  * transcodes), and is answered once written.
  */
-import { readDataset, writeDataset } from "@dicom-edge/shared/dicom/dataset-codec";
-import { stringValue, type DicomJson } from "@dicom-edge/shared/dicom/json";
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, PASS_THROUGH_SYNTAXES } from "@dicom-edge/shared/dicom/transfer-syntax";
-import { GET_INSTANCE_END, encodeGetChunk, encodeGetInstance, type PacsGetMeta, type PacsGetResult } from "@dicom-edge/shared/tunnel/pacs";
+import { writeDataset } from "@dicom-edge/shared/dicom/dataset-codec";
+import type { PacsGetResult } from "@dicom-edge/shared/tunnel/pacs";
 import { STUDY_ROOT_GET } from "../dimse/c-get-move.ts";
 import { CommandField, Priority, type Command } from "../dimse/command.ts";
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../dimse/identity.ts";
-import { fileMetaInformation } from "../store/file-meta.ts";
 import type { Association, IncomingMessage } from "../ul/association.ts";
 import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, sendCancel, type PacsSettings } from "./association.ts";
+import { moveToAgent } from "./move.ts";
+import { CANCEL, NOTHING, finalResult, getIdentifier, scopeOf, writeInstance, type RetrieveMeta } from "./retrieval.ts";
 
-/** PS3.4 C.4.1.1.3, Table C.6-2: Study Root Query/Retrieve Information Model - FIND. */
-const STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1";
-/** PS3.4 C.4.3.1.4: Sub-operations terminated due to Cancel. */
-const CANCEL = 0xfe00;
-/** PS3.7 C.4: Processing failure, for a sub-operation whose instance could not be passed on (the edge went away). */
-const PROCESSING_FAILURE = 0x0110;
 /** PS3.8 9.3.2.2: context ids 1 to 255, odd: 128 contexts, two of them for the C-GET itself. */
 const MAX_STORAGE_CONTEXTS = 126;
-
-/** The C-GET identifier: the level of the retrieve and the unique keys down to it (PS3.4 C.4.3.1.3.1). */
-function getIdentifier(meta: Pick<PacsGetMeta, "study" | "series" | "sop">): DicomJson {
-  const level = meta.sop ? "IMAGE" : meta.series ? "SERIES" : "STUDY";
-  return {
-    "00080052": { vr: "CS", Value: [level] },
-    "0020000D": { vr: "UI", Value: [meta.study] },
-    ...(meta.series ? { "0020000E": { vr: "UI", Value: [meta.series] } } : {}),
-    ...(meta.sop ? { "00080018": { vr: "UI", Value: [meta.sop] } } : {}),
-  };
-}
 
 /**
  * Runs the C-GET and writes each instance with `write` (the tunnel stream,
@@ -42,18 +24,20 @@ function getIdentifier(meta: Pick<PacsGetMeta, "study" | "series" | "sop">): Dic
  * The SOP Classes to take the SCP role for come first from an IMAGE level
  * C-FIND (PS3.4 C.6.2.1.2: SOP Class UID is a key of that level): a
  * retrieve cannot propose every storage class with every syntax within
- * 128 contexts. No match: Success with no sub-operations, and no C-GET.
- * `signal` (the edge's RESET) sends C-CANCEL-RQ. Throws PacsError when the
- * PACS cannot be asked.
+ * 128 contexts (a PACS that does not return it gets none, and fails the
+ * sub-operations). No match: Success with no sub-operations, and no C-GET.
+ * A PACS that accepts no Study Root GET context is asked for a C-MOVE to
+ * the agent instead (move.ts). `signal` (the edge's RESET) sends
+ * C-CANCEL-RQ. Throws PacsError when the PACS cannot be asked.
  */
 export async function pacsGet(
   settings: PacsSettings,
-  meta: Pick<PacsGetMeta, "pacs" | "timeoutMs" | "study" | "series" | "sop">,
+  meta: RetrieveMeta,
   write: (bytes: Uint8Array) => Promise<void>,
   signal: AbortSignal,
 ): Promise<PacsGetResult> {
-  const sopClasses = await sopClassesOf(settings, meta);
-  if (sopClasses.length === 0) return { status: 0x0000, completed: 0, failed: 0, warning: 0 };
+  const { matches, sopClasses } = await scopeOf(settings, meta);
+  if (matches === 0) return NOTHING;
   const storage: [string, string][] = [];
   for (const syntax of PASS_THROUGH_SYNTAXES) for (const sopClass of sopClasses) storage.push([sopClass, syntax]);
 
@@ -77,21 +61,9 @@ export async function pacsGet(
     // PS3.4 C.4.3.3: on a C-GET association the PACS sends only C-STORE sub-operations, on a context we took the SCP role for.
     if (command.commandField !== CommandField.CStoreRq || !dataset) throw new Error(`${meta.pacs} sent request ${command.commandField} during the C-GET`);
     try {
-      await write(encodeGetInstance({ sopClass: instance.affectedSopClassUid, sop: instance.affectedSopInstanceUid, transferSyntax: context.transferSyntax }));
-      const fileMeta = fileMetaInformation({
-        sopClassUid: instance.affectedSopClassUid,
-        sopInstanceUid: instance.affectedSopInstanceUid,
-        transferSyntaxUid: context.transferSyntax,
-        implementationClassUid: IMPLEMENTATION_CLASS_UID,
-        implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-        sourceAeTitle: meta.pacs,
-      });
-      await write(encodeGetChunk(fileMeta));
-      for await (const chunk of dataset as AsyncIterable<Uint8Array>) if (chunk.byteLength > 0) await write(encodeGetChunk(chunk));
-      await write(GET_INSTANCE_END);
-      return { commandField: CommandField.CStoreRsp, messageIdBeingRespondedTo: command.messageId!, ...instance, status: 0x0000 };
-    } catch {
-      return { commandField: CommandField.CStoreRsp, messageIdBeingRespondedTo: command.messageId!, ...instance, status: PROCESSING_FAILURE };
+      const header = { sopClass: instance.affectedSopClassUid, sop: instance.affectedSopInstanceUid, transferSyntax: context.transferSyntax };
+      const status = await writeInstance(write, header, meta.pacs, dataset);
+      return { commandField: CommandField.CStoreRsp, messageIdBeingRespondedTo: command.messageId!, ...instance, status };
     } finally {
       if (!signal.aborted) arm();
     }
@@ -105,10 +77,16 @@ export async function pacsGet(
     { sopClasses, onMessage },
   ));
   const getContexts = [...association.presentationContexts.values()].filter((c) => c.abstractSyntax === STUDY_ROOT_GET);
+  if (getContexts.length === 0) {
+    // PS3.4 C.4.3 is optional for a Q/R SCP, and many offer C-MOVE only: we are our own move destination then.
+    await finish(association);
+    settings.log?.(`pacs-get ${meta.pacs}: no Study Root GET context accepted, retrieving by C-MOVE to ${settings.aeTitle}`);
+    return moveToAgent(settings, meta, write, signal);
+  }
   const context = await requireContext(association, getContexts, meta.pacs, "Study Root Query/Retrieve - GET");
   if (signal.aborted) {
     await finish(association);
-    return { status: CANCEL, completed: 0, failed: 0, warning: 0 };
+    return { ...NOTHING, status: CANCEL };
   }
   const messageId = association.nextMessageId();
   let cancelled = false;
@@ -118,7 +96,7 @@ export async function pacsGet(
     clearTimeout(timer);
     settings.log?.(`pacs-get ${meta.pacs}: the edge went away, C-CANCEL`);
     sendCancel(association, context.id, messageId);
-    settle({ status: CANCEL, completed: 0, failed: 0, warning: 0 });
+    settle({ ...NOTHING, status: CANCEL });
   };
   signal.addEventListener("abort", onAbort, { once: true });
 
@@ -134,18 +112,11 @@ export async function pacsGet(
   answered.then(
     (final) => {
       clearTimeout(timer);
-      const c = final.command;
-      if (c.status === undefined) {
-        fail(new PacsError({ failure: "bad-response", message: `${meta.pacs} sent a C-GET-RSP without a Status (0000,0900)` }));
-        return;
+      try {
+        settle(finalResult(final.command, meta.pacs, "C-GET-RSP"));
+      } catch (error) {
+        fail(error);
       }
-      settle({
-        status: c.status,
-        completed: c.numberOfCompletedSuboperations ?? 0,
-        failed: c.numberOfFailedSuboperations ?? 0,
-        warning: c.numberOfWarningSuboperations ?? 0,
-        ...(c.errorComment !== undefined ? { errorComment: c.errorComment } : {}),
-      });
     },
     (error) => {
       clearTimeout(timer);
@@ -153,63 +124,4 @@ export async function pacsGet(
     },
   );
   return resultOf(done, { signal, onAbort, stopTimer: () => clearTimeout(timer), answered, association, timeoutMs: meta.timeoutMs });
-}
-
-/** The distinct SOP Class UIDs of the instances in scope, by an IMAGE level C-FIND (PS3.4 C.4.1). */
-async function sopClassesOf(settings: PacsSettings, meta: Pick<PacsGetMeta, "pacs" | "timeoutMs" | "study" | "series" | "sop">): Promise<string[]> {
-  const { association, accepted } = await associate(
-    settings,
-    meta.pacs,
-    [
-      [STUDY_ROOT_FIND, EXPLICIT_VR_LITTLE_ENDIAN],
-      [STUDY_ROOT_FIND, IMPLICIT_VR_LITTLE_ENDIAN],
-    ],
-    meta.timeoutMs,
-  );
-  const context = await requireContext(association, accepted, meta.pacs, "Study Root Query/Retrieve - FIND");
-  // PS3.4 C.6.2.1.2: the unique keys above IMAGE, and SOP Class UID (0008,0016) as a return key.
-  const identifier: DicomJson = {
-    "00080052": { vr: "CS", Value: ["IMAGE"] },
-    "0020000D": { vr: "UI", Value: [meta.study] },
-    "0020000E": meta.series ? { vr: "UI", Value: [meta.series] } : { vr: "UI" },
-    "00080018": meta.sop ? { vr: "UI", Value: [meta.sop] } : { vr: "UI" },
-    "00080016": { vr: "UI" },
-  };
-  const sopClasses = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  let expire!: (error: PacsError) => void;
-  const expired = new Promise<never>((_, reject) => (expire = reject));
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      void association.abort();
-      expire(new PacsError({ failure: "timeout", message: `${meta.pacs} sent no C-FIND-RSP within ${meta.timeoutMs / 1000} s` }));
-    }, meta.timeoutMs);
-  };
-  arm();
-  try {
-    const final = await Promise.race([
-      association.request(
-        context.id,
-        { commandField: CommandField.CFindRq, affectedSopClassUid: STUDY_ROOT_FIND, messageId: association.nextMessageId(), priority: Priority.Medium },
-        writeDataset(identifier, context.transferSyntax),
-        (response) => {
-          arm();
-          const uid = response.dataset ? stringValue(readDataset(response.dataset, context.transferSyntax), "00080016") : undefined;
-          if (uid) sopClasses.add(uid);
-        },
-      ),
-      expired,
-    ]);
-    if (final.command.status !== 0x0000) {
-      const status = final.command.status?.toString(16).toUpperCase().padStart(4, "0") ?? "none";
-      throw new PacsError({ failure: "bad-response", message: `${meta.pacs} answered the C-FIND for the SOP Classes to retrieve with status ${status}` });
-    }
-    return [...sopClasses];
-  } catch (error) {
-    throw lostAssociation(meta.pacs, error);
-  } finally {
-    clearTimeout(timer);
-    await finish(association);
-  }
 }

@@ -16,6 +16,7 @@ import { freePort } from "../testing/ports.ts";
 import { PacsError, type PacsSettings } from "./association.ts";
 import { pacsEcho } from "./echo.ts";
 import { pacsFind } from "./find.ts";
+import { PendingMoves } from "./pending-moves.ts";
 import { pacsStore } from "./store.ts";
 
 let orthanc: Orthanc;
@@ -36,7 +37,7 @@ beforeAll(async () => {
     ["CLOSED", { title: "CLOSED", host: "127.0.0.1", port: closed, tls: false }],
     ["SILENT", { title: "SILENT", host: "127.0.0.1", port: (silent.address() as net.AddressInfo).port, tls: false }],
   ]);
-  settings = { aeTitle: "DICOMEDGE", maxPduLength: 65536, destination: (title) => table.get(title) };
+  settings = { aeTitle: "DICOMEDGE", maxPduLength: 65536, destination: (title) => table.get(title), moves: new PendingMoves("DICOMEDGE") };
 }, 60_000);
 
 afterAll(async () => {

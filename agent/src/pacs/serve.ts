@@ -21,6 +21,7 @@ import { PacsError, type PacsSettings } from "./association.ts";
 import { pacsEcho } from "./echo.ts";
 import { pacsFind } from "./find.ts";
 import { pacsGet } from "./get.ts";
+import { pacsMove } from "./move.ts";
 import { pacsStore } from "./store.ts";
 
 export type { PacsSettings } from "./association.ts";
@@ -68,7 +69,8 @@ async function perform(stream: TunnelStream, meta: OpenMeta, settings: PacsSetti
         return badRequest("pacs-get needs a study UID, maybe a series UID and, with it, a SOP Instance UID");
       }
       const scope = { study: meta.study as string, ...(meta.series ? { series: meta.series as string } : {}), ...(meta.sop ? { sop: meta.sop as string } : {}) };
-      return pacsGet(settings, { pacs, timeoutMs, ...scope }, (bytes) => stream.write(bytes), signal);
+      const retrieve = settings.destination(pacs)?.retrieve === "move" ? pacsMove : pacsGet;
+      return retrieve(settings, { pacs, timeoutMs, ...scope }, (bytes) => stream.write(bytes), signal);
     }
     default:
       return badRequest(`no PACS operation ${meta.kind}`);
