@@ -2,7 +2,7 @@
 // (Orthanc) is copied to R2 as it passes, and a second retrieve of it reads
 // the copies: Orthanc's own log shows no C-GET for it (a C-FIND still lists
 // the scope).
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,7 +61,7 @@ async function getSeries(f: ManifestEntry): Promise<Map<string, Uint8Array>> {
 }
 
 describe("PROXY_CACHE=r2 with BACKEND=dimse", () => {
-  it("a second WADO-RS retrieve, its metadata and a second agent C-GET read the copies: no C-GET at the PACS, the same bytes", async () => {
+  it("a second WADO-RS retrieve, its metadata, a frame and a second agent C-GET read the copies: no C-GET at the PACS, the same bytes", async () => {
     // Orthanc logs each C-GET it is asked for.
     expect((await fetch(`${orthanc.http}/tools/log-level`, { method: "PUT", body: "verbose" })).status).toBe(200);
     const start = orthanc.log().length;
@@ -83,6 +83,16 @@ describe("PROXY_CACHE=r2 with BACKEND=dimse", () => {
     const secondGet = await getSeries(ct[0]!);
     expect([...secondGet.keys()].sort()).toEqual([...firstGet.keys()].sort());
     for (const [sop, bytes] of secondGet) expect(Buffer.compare(bytes, firstGet.get(sop)!), sop).toBe(0);
+    // A frame of a copied instance: its layout and its bytes from the copy.
+    const f = mr[0]!;
+    const framed = await get(`${stack.base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}/frames/1`, {
+      headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" },
+    });
+    expect(framed.status).toBe(200);
+    const [frame] = await parts(framed);
+    const file = await readFile(f.absPath);
+    expect(Buffer.compare(Buffer.from(frame!.bytes), file.subarray(f.pixelDataOffset!, f.pixelDataOffset! + f.frameSize!))).toBe(0);
+
     const since = orthanc.log().slice(logged);
     expect(since).toMatch(/Incoming Find request/);
     expect(since).not.toMatch(/C-GET-SCU request received/);

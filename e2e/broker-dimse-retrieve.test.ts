@@ -13,6 +13,7 @@ import { startStorescp, type Storescp } from "../agent/src/testing/dcmtk";
 import { startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
 import { dcmtk, writtenDatasets } from "./dcmtk";
+import { get, parts } from "./dicomweb";
 import { startOrthanc, type Orthanc } from "./orthanc";
 import { startStack, type Stack } from "./stack";
 
@@ -28,6 +29,8 @@ let getDir: string;
 /** Two CT series of one study (Explicit VR Little Endian) and an MR series with Implicit VR Little Endian files. */
 let ct: ManifestEntry[];
 let mr: ManifestEntry[];
+/** A native multi-frame instance of 30 frames, for WADO-RS frames and bulk data. */
+let multiframe: ManifestEntry;
 /** What Orthanc itself sends for each SOP Instance, to getscu (CT) or to storescp by its own C-MOVE (MR): the data set. */
 const reference = new Map<string, Uint8Array>();
 
@@ -52,7 +55,8 @@ beforeAll(async () => {
   ct = seriesUids.flatMap((series) => all.filter((f) => f.seriesInstanceUid === series).slice(0, 3));
   const implicit = files.find((f) => f.group === "mr" && f.transferSyntaxUid === IMPLICIT_VR_LITTLE_ENDIAN)!;
   mr = files.filter((f) => f.seriesInstanceUid === implicit.seriesInstanceUid);
-  const upload = await dcmtk("storescu", ["-aec", "ORTHANC", "127.0.0.1", String(orthanc.dicomPort), ...[...ct, ...mr].map((f) => f.absPath)]);
+  multiframe = files.find((f) => f.group === "multiframe" && f.numberOfFrames === 30)!;
+  const upload = await dcmtk("storescu", ["-aec", "ORTHANC", "127.0.0.1", String(orthanc.dicomPort), ...[...ct, ...mr, multiframe].map((f) => f.absPath)]);
   expect(upload.code, upload.output).toBe(0);
 
   // Orthanc's own answers, straight to the dcmtk peers.
@@ -86,7 +90,7 @@ async function expectOrthancsBytes(dir: string, expected: ManifestEntry[]): Prom
   for (const [sop, bytes] of received) expect(Buffer.compare(bytes, reference.get(sop)!), sop).toBe(0);
 }
 
-const get = (keys: string[]) => dcmtk("getscu", ["-v", "-aec", agent.aeTitle, "+B", "-od", getDir, ...keys, "127.0.0.1", String(agent.port)]);
+const getscu = (keys: string[]) => dcmtk("getscu", ["-v", "-aec", agent.aeTitle, "+B", "-od", getDir, ...keys, "127.0.0.1", String(agent.port)]);
 const move = (keys: string[]) => dcmtk("movescu", ["-v", "-aec", agent.aeTitle, "-aem", "STORESCP", ...keys, "127.0.0.1", String(agent.port)]);
 function studyKeys(f: ManifestEntry): string[] {
   return ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", `StudyInstanceUID=${f.studyInstanceUid}`];
@@ -97,7 +101,7 @@ function seriesKeys(f: ManifestEntry): string[] {
 
 describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc as the PACS", () => {
   it("C-GET of a study: every instance as Orthanc's own C-GET sends it, byte for byte", async () => {
-    const { output } = await get(studyKeys(ct[0]!));
+    const { output } = await getscu(studyKeys(ct[0]!));
     expect(output).toMatch(/Received C-GET Response \(Success\)/);
     expect(output).toMatch(new RegExp(`Completed Suboperations\\s*:\\s*${ct.length}\\b`));
     expect(output).toMatch(/Failed Suboperations\s*:\s*0/);
@@ -106,7 +110,7 @@ describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc a
 
   it("C-GET of one instance (IMAGE level)", async () => {
     const one = ct[4]!;
-    const { output } = await get(["-S", "-k", "QueryRetrieveLevel=IMAGE", "-k", `StudyInstanceUID=${one.studyInstanceUid}`, "-k", `SeriesInstanceUID=${one.seriesInstanceUid}`, "-k", `SOPInstanceUID=${one.sopInstanceUid}`]);
+    const { output } = await getscu(["-S", "-k", "QueryRetrieveLevel=IMAGE", "-k", `StudyInstanceUID=${one.studyInstanceUid}`, "-k", `SeriesInstanceUID=${one.seriesInstanceUid}`, "-k", `SOPInstanceUID=${one.sopInstanceUid}`]);
     expect(output).toMatch(/Received C-GET Response \(Success\)/);
     await expectOrthancsBytes(getDir, [one]);
   });
@@ -150,15 +154,36 @@ describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc a
   });
 
   it("a retrieve of nothing the PACS has is Success with no sub-operations", async () => {
-    const { output } = await get(["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3.4.5.6.7.8.9"]);
+    const { output } = await getscu(["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3.4.5.6.7.8.9"]);
     expect(output).toMatch(/Received C-GET Response \(Success\)/);
     expect(await readdir(getDir)).toEqual([]);
+  });
+
+  it("WADO-RS frames and bulk data of an instance at the PACS: its layout read through once, the bytes by a second C-GET", async () => {
+    const f = multiframe;
+    const file = await readFile(f.absPath);
+    const url = `${stack.base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}`;
+    const framed = await get(`${url}/frames/1,7,30`, { headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" } });
+    expect(framed.status).toBe(200);
+    const got = await parts(framed);
+    expect(got).toHaveLength(3);
+    [1, 7, 30].forEach((n, i) => {
+      const start = f.pixelDataOffset! + (n - 1) * f.frameSize!;
+      expect(Buffer.compare(Buffer.from(got[i]!.bytes), file.subarray(start, start + f.frameSize!)), `frame ${n}`).toBe(0);
+    });
+    expect((await get(`${url}/frames/31`)).status).toBe(404);
+
+    const bulk = await get(`${url}/bulkdata/7FE00010`, { headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" } });
+    expect(bulk.status).toBe(200);
+    const [pixels] = await parts(bulk);
+    const all = file.subarray(f.pixelDataOffset!, f.pixelDataOffset! + 30 * f.frameSize!);
+    expect(Buffer.compare(Buffer.from(pixels!.bytes), all)).toBe(0);
   });
 
   // Last: it stops the PACS.
   it("the PACS down: C-GET and C-MOVE are refused (A700, Out of Resources), nothing sent", async () => {
     await orthanc.stop();
-    const got = await get(studyKeys(ct[0]!));
+    const got = await getscu(studyKeys(ct[0]!));
     expect(got.output).toMatch(/Received C-GET Response \(.*(0xa700|Out ?Of ?Resources)/i);
     const moved = await move(seriesKeys(mr[0]!));
     expect(moved.output).toMatch(/Received Final Move Response \(.*(0xa700|Out ?Of ?Resources)/i);

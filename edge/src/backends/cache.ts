@@ -54,7 +54,12 @@ export class InstanceCache {
     return object ? { body: object.body, length, transferSyntax } : null;
   }
 
-  /** The whole cached Part-10 object, or null. */
+  /** The cached Part-10 object's bytes, whole or one range, or null. */
+  async read(uids: InstanceUids, range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array> | null> {
+    return (await this.bucket.get(this.key(uids), range ? { range } : undefined))?.body ?? null;
+  }
+
+  /** The whole cached Part-10 object and its layout, or null. */
   async object(uids: InstanceUids): Promise<{ body: ReadableStream<Uint8Array>; layout: CachedLayout } | null> {
     const object = await this.bucket.get(this.key(uids));
     const layout = object && layoutOf(object);

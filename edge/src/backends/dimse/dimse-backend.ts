@@ -3,13 +3,14 @@ import { queryError, type Query, type QueryError } from "@dicom-edge/shared/quer
 import type { RetrieveItem } from "@dicom-edge/shared/tunnel/retrieve";
 import { PACS_ECHO, PACS_FIND, isPacsFailure, parsePacsFindResult, parsePacsResult } from "@dicom-edge/shared/tunnel/pacs";
 import type { RetrievedInstance, StreamingRetrieve } from "../../dicomweb/wado/retrieve-streamed";
-import { BackendUnavailable, type Backend, type InstanceDataset, type InstanceUids, type RetrieveLister, type Scope, type SearchResult, type StoreTransaction } from "../backend";
+import { BackendUnavailable, type Backend, type InstanceDataset, type InstanceUids, type RetrieveLister, type Scope, type SearchResult, type StoredInstance, type StoreTransaction } from "../backend";
 import type { InstanceCache } from "../cache";
-import { matchesOf, refusedReads } from "../proxied";
+import { matchesOf } from "../proxied";
 import { cachedRetrieve } from "./cached-retrieve";
 import { statusText, unavailableFor } from "./failures";
 import type { AgentPacsLink } from "./link";
 import { pacsDataset, pacsRetrieveItems } from "./instances";
+import { pacsInstances, pacsRead } from "./layout";
 import { pacsMetadata } from "./metadata";
 import { pacsRetrieve } from "./retrieve";
 import { PacsStore } from "./store";
@@ -21,18 +22,23 @@ const CANCEL = 0xfe00;
  * The edge in front of a hospital PACS reached through a connected agent
  * (BACKEND=dimse): QIDO-RS and the agents' C-FIND become a C-FIND at the
  * PACS, STOW-RS and C-STORE a C-STORE, WADO-RS Retrieve Study/Series/
- * Instance and its metadata a C-GET, the agents' C-GET, C-MOVE and SEND a
+ * Instance, metadata, frames and bulk data a C-GET (or a C-MOVE to the
+ * agent, its AE table's choice), the agents' C-GET, C-MOVE and SEND a
  * C-FIND for the plan and a C-GET per instance, C-ECHO and /health a
  * C-ECHO; the agent acts as the SCU on an association of its own
- * (agents/pacs.ts, agent/src/pacs). The edge keeps nothing.
+ * (agents/pacs.ts, agent/src/pacs). The edge keeps nothing but, with
+ * PROXY_CACHE=r2, copies of what it retrieved.
  */
 export class DimseBackend implements Backend, StreamingRetrieve, RetrieveLister {
-  // A C-GET gives whole instances only as they come: no listing first, no ranges, no metadata of its own.
-  private readonly refused = refusedReads(
-    "WADO-RS frames, rendered and bulk data are not available with the dimse backend: it retrieves whole instances only (WADO-RS Retrieve Study/Series/Instance, metadata, and the agents' C-GET, C-MOVE and SEND)",
-  );
-  readonly instances = this.refused.instances;
-  readonly read = this.refused.read;
+  /** WADO-RS frames, bulk data and rendered: each instance's layout read through once (layout.ts). */
+  instances(scope: Scope): Promise<StoredInstance[]> {
+    return pacsInstances(this, scope, this.pacs);
+  }
+
+  read(instance: StoredInstance, range?: { offset: number; length: number }): Promise<ReadableStream<Uint8Array> | null> {
+    return pacsRead(this.link, this.cache, instance, range);
+  }
+
   /** WADO-RS Retrieve Metadata (PS3.18 10.4.1.1.2): the instances of a C-GET at the PACS, each read for its header. */
   metadata(scope: Scope) {
     return pacsMetadata(this, scope, this.pacs);

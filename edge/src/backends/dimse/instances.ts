@@ -13,6 +13,7 @@ import type { RetrieveItem } from "@dicom-edge/shared/tunnel/retrieve";
 import { BackendUnavailable, type InstanceDataset, type InstanceUids, type Scope, type SearchResult } from "../backend";
 import { copiedBody, type InstanceCache } from "../cache";
 import { splitFileMeta } from "../file-meta";
+import type { RetrievedInstance } from "../../dicomweb/wado/retrieve-streamed";
 import type { AgentPacsLink } from "./link";
 import { pacsRetrieve } from "./retrieve";
 
@@ -49,6 +50,18 @@ export async function pacsRetrieveItems(search: (query: Query) => Promise<Search
 }
 
 /**
+ * The end of a C-GET of one instance, after its bytes: its RESULT, where a
+ * failure (a second instance, a broken stream) fails the read.
+ */
+export async function retrievedAlone(retrieved: AsyncGenerator<RetrievedInstance>, link: AgentPacsLink, sop: string): Promise<void> {
+  const after = await retrieved.next();
+  if (!after.done) {
+    await retrieved.return(undefined);
+    throw new BackendUnavailable(502, `${link.config.pacs} sent more than instance ${sop} for its C-GET`);
+  }
+}
+
+/**
  * One instance's data set, File Meta Information excluded, by a C-GET of
  * it alone; null when the PACS has no such instance. Read to its end, the
  * C-GET's final response is awaited too: a failure there errors the body.
@@ -73,11 +86,7 @@ export async function pacsDataset(link: AgentPacsLink, uids: InstanceUids, cache
   const copy = cache?.writer(uids, { transferSyntax, sopClass, datasetOffset: split.datasetOffset });
   const body = copiedBody(split.dataset, copy, {
     head: split.head,
-    // The RESULT: a failure after the bytes (a second instance, a broken stream) fails this read.
-    end: async () => {
-      const after = await retrieved.next();
-      if (!after.done) throw new BackendUnavailable(502, `${link.config.pacs} sent more than instance ${uids.sop} for its C-GET`);
-    },
+    end: () => retrievedAlone(retrieved, link, uids.sop),
     release: async () => void (await retrieved.return(undefined)),
   });
   return { body, transferSyntax };

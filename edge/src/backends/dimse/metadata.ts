@@ -1,7 +1,7 @@
-import { Part10Error, Part10Reader } from "@dicom-edge/shared/dicom/part10-reader";
 import { identity } from "../../archive/record";
 import type { RetrievedInstance, StreamingRetrieve } from "../../dicomweb/wado/retrieve-streamed";
 import { BackendUnavailable, type MetadataEntry, type Scope } from "../backend";
+import { readHeader } from "./layout";
 
 /**
  * WADO-RS Retrieve Metadata (PS3.18 10.4.1.1.2) with the dimse backend:
@@ -20,22 +20,11 @@ export async function* pacsMetadata(source: StreamingRetrieve, scope: Scope, pac
 /**
  * One retrieved Part-10 object as the archive keeps its metadata (record.ts):
  * the Part10Reader's DICOM JSON (PS3.18 F.2) with BulkDataURIs relative to
- * the instance. Bulk values stream past without being held; the body is
- * read to its end, as the next instance of the C-GET needs. A body that is
- * no DICOM is the PACS's fault: a 502, with the rest of it cancelled.
+ * the instance, read through once (layout.ts readHeader).
  */
 export async function instanceMetadata(instance: RetrievedInstance, pacs: string): Promise<MetadataEntry> {
-  const reader = new Part10Reader();
-  const body = instance.body.getReader();
-  try {
-    for (let chunk = await body.read(); !chunk.done; chunk = await body.read()) reader.write(chunk.value);
-    const { dataset } = reader.end();
-    const id = identity(dataset);
-    if (!id) throw new BackendUnavailable(502, `${pacs} sent instance ${instance.sop} without its Study, Series and SOP Instance UIDs`);
-    return { study: id.study, series: id.series, sop: id.sop, json: JSON.stringify(dataset) };
-  } catch (error) {
-    await body.cancel().catch(() => undefined);
-    if (error instanceof Part10Error) throw new BackendUnavailable(502, `${pacs} sent instance ${instance.sop} that is not DICOM Part-10: ${error.message}`);
-    throw error;
-  }
+  const { dataset } = await readHeader(instance, pacs);
+  const id = identity(dataset);
+  if (!id) throw new BackendUnavailable(502, `${pacs} sent instance ${instance.sop} without its Study, Series and SOP Instance UIDs`);
+  return { study: id.study, series: id.series, sop: id.sop, json: JSON.stringify(dataset) };
 }
