@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CT_IMAGE_STORAGE as CT, ctInstance, randomUid } from "./data/instances";
 import { stow } from "./dicomweb";
+import { until } from "./notifications";
 import { startFhirServer, type FhirServer } from "./fhir-server";
 import { startStack, type Stack } from "./stack";
 
@@ -72,17 +73,6 @@ async function search(server: FhirServer, type: string, identifier: string): Pro
   return (body.entry ?? []).map((e: { resource: unknown }) => e.resource);
 }
 
-/** Polls until `done` holds; fails with the last value after PUSHED_WITHIN_MS. */
-async function until<T>(what: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + PUSHED_WITHIN_MS;
-  for (;;) {
-    const value = await what();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${PUSHED_WITHIN_MS} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe("push to an external FHIR server with client credentials", () => {
   const patientId = `PUSH-${crypto.randomUUID().slice(0, 8)}`;
   const study = uid();
@@ -91,7 +81,7 @@ describe("push to an external FHIR server with client credentials", () => {
 
   it("creates the Patient and the ImagingStudy after a STOW-RS", async () => {
     await store(edge.base, ct(patientId, study, `${study}.1`, `${study}.1.1`, 1), ct(patientId, study, `${study}.1`, `${study}.1.2`, 2), ct(patientId, study, `${study}.2`, `${study}.2.1`, 1));
-    const [pushed] = await until(() => studies(fhir, study), (found) => found.length > 0);
+    const [pushed] = await until(() => studies(fhir, study), (found) => found.length > 0, PUSHED_WITHIN_MS);
     const [patient, ...others] = await patients(fhir, patientId);
     expect(others).toEqual([]);
     expect(patient).toMatchObject({
@@ -125,7 +115,7 @@ describe("push to an external FHIR server with client credentials", () => {
 
   it("updates the same ImagingStudy when an instance is added, and the same Patient", async () => {
     await store(edge.base, ct(patientId, study, `${study}.2`, `${study}.2.2`, 2));
-    const [updated] = await until(() => studies(fhir, study), (found) => found[0]?.numberOfInstances === 4);
+    const [updated] = await until(() => studies(fhir, study), (found) => found[0]?.numberOfInstances === 4, PUSHED_WITHIN_MS);
     expect(updated).toMatchObject({ id: imagingStudyId, numberOfSeries: 2, subject: { reference: `Patient/${patientServerId}` } });
     expect(await studies(fhir, study)).toHaveLength(1);
     expect((await patients(fhir, patientId)).map((p) => p.id)).toEqual([patientServerId]);
@@ -136,7 +126,7 @@ describe("push to an external FHIR server with client credentials", () => {
   it("deletes the ImagingStudy when the study is deleted, and leaves the Patient", async () => {
     const res = await fetch(`${edge.base}/dicomweb/studies/${study}`, { method: "DELETE" });
     expect(res.status).toBe(204);
-    await until(() => studies(fhir, study), (found) => found.length === 0);
+    await until(() => studies(fhir, study), (found) => found.length === 0, PUSHED_WITHIN_MS);
     expect((await patients(fhir, patientId)).map((p) => p.id)).toEqual([patientServerId]);
   });
 
@@ -149,7 +139,7 @@ describe("push with a wrong client secret", () => {
   it("sends nothing and logs the token endpoint's refusal", async () => {
     const study = uid();
     await store(refusedEdge.base, ct("PUSH-REFUSED", study, `${study}.1`, `${study}.1.1`, 1));
-    await until(async () => refusedEdge.log(), (log) => log.includes(`FHIR push of study ${study} failed`));
+    await until(async () => refusedEdge.log(), (log) => log.includes(`FHIR push of study ${study} failed`), PUSHED_WITHIN_MS);
     expect(refusedEdge.log()).toMatch(new RegExp(`FHIR push of study ${study.replaceAll(".", "\\.")} failed \\(attempt 1, next in \\d+ s\\): the token endpoint answered HTTP 401 \\(invalid_client\\)`));
     expect(refusedEdge.log()).not.toContain("not the secret");
     expect(refused.stats()).toMatchObject({ tokensIssued: 0, fhirRequests: 0, refused: 0 });

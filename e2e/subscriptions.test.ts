@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startHookReceiver, type HookReceiver, type Received } from "../edge/test/hook-receiver";
 import { ctInstance, randomUid } from "./data/instances";
 import { stow } from "./dicomweb";
+import { subscribe as subscribeAt, until } from "./notifications";
 
 const base = inject("base");
 /** Study events wait up to 2 s for a batch, notifications 1 s (wrangler.toml): a change is delivered well within this. */
@@ -39,22 +40,9 @@ async function store(...instances: Uint8Array[]): Promise<void> {
 
 /** A Subscription to this patient's studies, notifying hook `name`; returns its id. */
 async function subscribe(name: string, patientId: string): Promise<string> {
-  const res = await fetch(`${base}/fhir/Subscription`, {
-    method: "POST",
-    headers: { "Content-Type": "application/fhir+json" },
-    body: JSON.stringify({
-      resourceType: "Subscription",
-      status: "requested",
-      reason: "e2e",
-      criteria: `ImagingStudy?patient=Patient/${patientId}&modality=CT`,
-      channel: { type: "rest-hook", endpoint: receiver.url(name), payload: "application/fhir+json", header: ["Authorization: Bearer e2e-hook-secret"] },
-    }),
-  });
-  expect(res.status).toBe(201);
-  const body = (await res.json()) as { id: string; status: string };
-  expect(body.status).toBe("active");
-  created.push(body.id);
-  return body.id;
+  const id = await subscribeAt(base, `ImagingStudy?patient=Patient/${patientId}&modality=CT`, receiver.url(name));
+  created.push(id);
+  return id;
 }
 
 /** The Subscription as the edge serves it, checked against the R4 definitions each time it is read. */
@@ -66,17 +54,6 @@ async function subscription(id: string): Promise<{ status: string; error?: strin
 }
 
 const validator = new Fhir();
-
-/** Polls until `done` holds, failing after `ms` with what it last saw. */
-async function until<T>(what: () => T | Promise<T>, done: (value: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await what();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms; last: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const notifications = (hook: string, n: number) => until(() => receiver.received(hook), (r) => r.length >= n);
 

@@ -1,6 +1,7 @@
 import { stringValue, type DicomJson } from "@dicom-edge/shared/dicom/json";
 import type { Level } from "@dicom-edge/shared/query/model";
-import { BackendUnavailable, type Backend, type SearchMatch } from "./backend";
+import type { StudyChangeReporter } from "../archive/study-events";
+import { BackendUnavailable, type Backend, type SearchMatch, type StoreOutcome, type StoreTransaction } from "./backend";
 
 /**
  * One instance's bytes as the body of a request to an upstream (a STOW-RS
@@ -77,4 +78,39 @@ export function matchesOf(datasets: DicomJson[], level: Level): SearchMatch[] {
 
 function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
   return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+/**
+ * A proxy's store that reports the studies it stored into (FHIR
+ * Subscriptions, the FHIR push: DESIGN's archive change -> notification)
+ * once the transaction ends. The upstream keeps each instance as it
+ * answers, so a rollback reports what was stored before it too; a failed
+ * or refused instance changed nothing.
+ */
+export function reportingStore(store: StoreTransaction, report: StudyChangeReporter | undefined): StoreTransaction {
+  if (!report) return store;
+  const studies = new Set<string>();
+  let noting: Promise<unknown> = Promise.resolve();
+  const noted = (outcome: Promise<StoreOutcome>) => {
+    const note = outcome.then((o) => o.ok && studies.add(o.study), () => undefined);
+    noting = Promise.all([noting, note]);
+    return outcome;
+  };
+  const reported = async () => {
+    await noting;
+    if (studies.size > 0) await report([...studies].map((study) => ({ study, change: "stored" as const })));
+    studies.clear();
+  };
+  return {
+    add: (body, expect) => noted(store.add(body, expect)),
+    receive: async (body, expect) => ({ outcome: noted((await store.receive(body, expect)).outcome) }),
+    commit: async () => {
+      await store.commit();
+      await reported();
+    },
+    rollback: async () => {
+      await store.rollback();
+      await reported();
+    },
+  };
 }

@@ -19,25 +19,27 @@ export interface Caller {
  * The backend every frontend uses, chosen by BACKEND: "archive" (the
  * default: D1 and R2, its study changes reported to the STUDY_EVENTS queue
  * for FHIR Subscriptions), "dicomweb" (an upstream DICOMweb server) or
- * "dimse" (a hospital PACS reached through a connected agent). A
+ * "dimse" (a hospital PACS reached through a connected agent), the
+ * proxies reporting what is stored or deleted through the edge. A
  * setting that cannot work is a 503 that says what to set, never a silent
  * fall-back to the archive.
  */
 export function backendFor(env: Env, caller: Caller = {}): Backend {
+  const report = env.STUDY_EVENTS ? reportToQueue(env.STUDY_EVENTS) : undefined;
   switch (env.BACKEND ?? "archive") {
     case "archive":
-      return new Archive(env.DB, env.OBJECTS, env.STUDY_EVENTS ? reportToQueue(env.STUDY_EVENTS) : undefined);
+      return new Archive(env.DB, env.OBJECTS, report);
     case "dicomweb": {
       const config = upstreamConfig(env);
       if (typeof config === "string") throw new BackendUnavailable(503, config);
       const mtls = env.DICOMWEB_UPSTREAM_MTLS;
       const upstream = new Upstream(config, caller.authorization, mtls ? (request) => mtls.fetch(request) : undefined);
-      return new DicomWebBackend(upstream, proxyCache(env, config.base));
+      return new DicomWebBackend(upstream, proxyCache(env, config.base), report);
     }
     case "dimse": {
       const config = dimseConfig(env);
       if (typeof config === "string") throw new BackendUnavailable(503, config);
-      return new DimseBackend(new AgentPacsLink(env.AGENT_HUB, config), proxyCache(env, `dimse:${config.agent}/${config.pacs}`));
+      return new DimseBackend(new AgentPacsLink(env.AGENT_HUB, config), proxyCache(env, `dimse:${config.agent}/${config.pacs}`), report);
     }
     default:
       throw new BackendUnavailable(503, `BACKEND must be archive, dicomweb or dimse, not ${JSON.stringify(env.BACKEND)}`);

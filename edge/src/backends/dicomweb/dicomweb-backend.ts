@@ -2,7 +2,8 @@ import { stringValue, type DicomJson } from "@dicom-edge/shared/dicom/json";
 import { isQueryError, queryError, type Query, type QueryError } from "@dicom-edge/shared/query/model";
 import { toQido } from "@dicom-edge/shared/query/to-qido";
 import { BackendUnavailable, type Backend, type InstanceDataset, type InstanceUids, type Scope, type SearchResult, type StoredInstance, type StoreTransaction } from "../backend";
-import { matchesOf, refusedReads } from "../proxied";
+import { studiesQuery, type StudyChangeReporter } from "../../archive/study-events";
+import { matchesOf, refusedReads, reportingStore } from "../proxied";
 import type { InstanceCache } from "../cache";
 import { upstreamDataset, upstreamInstances } from "./instances";
 import { UpstreamStore } from "./store";
@@ -26,6 +27,8 @@ export class DicomWebBackend implements Backend {
     private readonly upstream: Upstream,
     /** PROXY_CACHE=r2: copies of the instances C-GET, C-MOVE and SEND read (cache.ts). */
     private readonly cache?: InstanceCache,
+    /** Told which studies a store or delete through the edge changed (FHIR Subscriptions); changes made upstream directly are not seen. */
+    private readonly report?: StudyChangeReporter,
   ) {}
 
   /** For C-GET, C-MOVE and SEND: QIDO-RS of the scope, and each instance's syntax and layout from its own File Meta group. */
@@ -64,7 +67,7 @@ export class DicomWebBackend implements Backend {
   }
 
   store(): StoreTransaction {
-    return new UpstreamStore(this.upstream);
+    return reportingStore(new UpstreamStore(this.upstream), this.report);
   }
 
   /**
@@ -78,11 +81,15 @@ export class DicomWebBackend implements Backend {
   }
 
   async delete(scope: Scope): Promise<number> {
+    // The study as it was, for subscriptions to match once it is gone.
+    const before = this.report ? await this.search(studiesQuery([scope.study])) : undefined;
     // PS3.18 has no delete service; the edge's own DELETE is relayed as such, and fails as the upstream does.
     const response = await this.upstream.call(scopePath(scope), { method: "DELETE" });
     await response.body?.cancel();
     if (response.status === 404) return 0;
     if (response.status >= 400) throw new BackendUnavailable(502, `the upstream DICOMweb server refused the delete with ${response.status}`);
+    const dataset = before && !isQueryError(before) ? before.matches[0]?.dataset : undefined;
+    await this.report?.([{ study: scope.study, change: "deleted", ...(dataset ? { before: dataset } : {}) }]);
     return 1;
   }
 

@@ -5,7 +5,8 @@ import { PACS_ECHO, PACS_FIND, isPacsFailure, parsePacsFindResult, parsePacsResu
 import type { RetrievedInstance, StreamingRetrieve } from "../../dicomweb/wado/retrieve-streamed";
 import { BackendUnavailable, type Backend, type InstanceDataset, type InstanceUids, type RetrieveLister, type Scope, type SearchResult, type StoredInstance, type StoreTransaction } from "../backend";
 import type { InstanceCache } from "../cache";
-import { matchesOf } from "../proxied";
+import type { StudyChangeReporter } from "../../archive/study-events";
+import { matchesOf, reportingStore } from "../proxied";
 import { cachedRetrieve } from "./cached-retrieve";
 import { statusText, unavailableFor } from "./failures";
 import type { AgentPacsLink } from "./link";
@@ -48,6 +49,8 @@ export class DimseBackend implements Backend, StreamingRetrieve, RetrieveLister 
     private readonly link: AgentPacsLink,
     /** PROXY_CACHE=r2: copies of the instances retrieved (backends/cache.ts). */
     private readonly cache?: InstanceCache,
+    /** Told which studies a store changed (FHIR Subscriptions); what changes at the PACS directly is not seen. */
+    private readonly report?: StudyChangeReporter,
   ) {}
 
   private get pacs(): string {
@@ -92,7 +95,7 @@ export class DimseBackend implements Backend, StreamingRetrieve, RetrieveLister 
   }
 
   store(): StoreTransaction {
-    return new PacsStore(this.link);
+    return reportingStore(new PacsStore(this.link), this.report);
   }
 
   /** C-ECHO and /health: the PACS answers a C-ECHO (PS3.7 9.1.5) through the agent. */
