@@ -14,9 +14,8 @@ import { corpus } from "./data/corpus";
 import { ctInstance, randomUid } from "./data/instances";
 import { asDcmtkSends, datasetOf, dcmtk } from "./dcmtk";
 import { first, get, stow } from "./dicomweb";
-import { subscribe, until } from "./notifications";
+import { notificationOfStore } from "./notifications";
 import { startOrthanc, type Orthanc } from "./orthanc";
-import { startHookReceiver } from "../edge/test/hook-receiver";
 import { startStack, type Stack } from "./stack";
 
 const AGENT_ID = "e2e-broker-pacs";
@@ -57,6 +56,22 @@ function instances(patientId: string, study: string, count: number): { sop: stri
     const sop = randomUid();
     return { sop, bytes: ctInstance({ patientId, patientName: "Dimse^Broker", study, series: `${study}.1`, sop, number: n + 1 }) };
   });
+}
+
+/** storescu of `files` to the agent, every one answered with success. */
+async function storescu(files: { bytes: Uint8Array }[]): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "dicom-edge-broker-dimse-"));
+  try {
+    const paths: string[] = [];
+    for (const [n, f] of files.entries()) {
+      paths.push(join(dir, `${n}.dcm`));
+      await writeFile(paths[n]!, f.bytes);
+    }
+    const sent = await dcmtk("storescu", ["-aec", agent.aeTitle, "127.0.0.1", String(agent.port), ...paths]);
+    expect(sent.code, sent.output).toBe(0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 describe("BACKEND=dimse with Orthanc as the PACS", () => {
@@ -123,46 +138,22 @@ describe("BACKEND=dimse with Orthanc as the PACS", () => {
     const study = randomUid();
     const patientId = `DIMSE-${randomUid().slice(-8)}`;
     const files = instances(patientId, study, 2);
-    const dir = await mkdtemp(join(tmpdir(), "dicom-edge-broker-dimse-"));
-    const paths: string[] = [];
-    for (const [n, f] of files.entries()) {
-      const path = join(dir, `${n}.dcm`);
-      await writeFile(path, f.bytes);
-      paths.push(path);
-    }
-    const stored = await dcmtk("storescu", ["-aec", agent.aeTitle, "127.0.0.1", String(agent.port), ...paths]);
-    expect(stored.code, stored.output).toBe(0);
+    await storescu(files);
     expect(await inOrthanc(study)).toEqual(files.map((f) => f.sop).sort());
 
     const found = await dcmtk("findscu", ["-v", "-aec", agent.aeTitle, "-S", "-k", "QueryRetrieveLevel=STUDY", "-k", `PatientID=${patientId}`, "-k", "StudyInstanceUID", "-k", "PatientName", "127.0.0.1", String(agent.port)]);
     expect(found.code, found.output).toBe(0);
     expect(found.output).toContain(study);
     expect(found.output.match(/\(Pending\)/g)).toHaveLength(1);
-    await rm(dir, { recursive: true, force: true });
   });
 
   it("notifies a FHIR Subscription of a study stored through the edge (the agent's C-STORE, the study as the PACS has it)", async () => {
-    const receiver = await startHookReceiver();
-    try {
-      const patientId = `HOOK-${randomUid().slice(-8)}`;
-      const id = await subscribe(stack.base, `ImagingStudy?patient=Patient/${patientId}`, receiver.url("broker"));
-      const study = randomUid();
-      const dir = await mkdtemp(join(tmpdir(), "dicom-edge-broker-dimse-"));
-      const paths: string[] = [];
-      for (const [n, f] of instances(patientId, study, 2).entries()) {
-        paths.push(join(dir, `${n}.dcm`));
-        await writeFile(paths[n]!, f.bytes);
-      }
-      const sent = await dcmtk("storescu", ["-aec", agent.aeTitle, "127.0.0.1", String(agent.port), ...paths]);
-      await rm(dir, { recursive: true, force: true });
-      expect(sent.code, sent.output).toBe(0);
-      const [notified] = await until(() => receiver.received("broker"), (r) => r.length >= 1);
-      const resource = JSON.parse(notified!.body) as { resourceType: string; id: string; numberOfInstances: number };
-      expect(resource).toMatchObject({ resourceType: "ImagingStudy", id: study, numberOfInstances: 2 });
-      await fetch(`${stack.base}/fhir/Subscription/${id}`, { method: "DELETE" });
-    } finally {
-      await receiver.close();
-    }
+    const patientId = `HOOK-${randomUid().slice(-8)}`;
+    const study = randomUid();
+    const resource = await notificationOfStore(stack.base, patientId, async () => {
+      await storescu(instances(patientId, study, 2));
+    });
+    expect(resource).toMatchObject({ resourceType: "ImagingStudy", id: study, numberOfInstances: 2 });
   });
 
   it("answers 504 when the PACS does not answer within BACKEND_TIMEOUT_SECONDS, and works again once it does", async () => {

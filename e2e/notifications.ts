@@ -1,5 +1,6 @@
 // What the edge does in the background (queues, retries, FHIR Subscription
 // notifications): a Subscription to be told, and a poll until it happened.
+import { startHookReceiver } from "../edge/test/hook-receiver";
 
 /** Polls `what` every 100 ms until `done` holds; fails after `ms` with its last value. */
 export async function until<T>(what: () => T | Promise<T>, done: (value: T) => boolean, ms = 30_000): Promise<T> {
@@ -29,4 +30,25 @@ export async function subscribe(base: string, criteria: string, endpoint: string
   const body = (await res.json()) as { id: string; status: string };
   if (body.status !== "active") throw new Error(`the Subscription is ${body.status}, not active`);
   return body.id;
+}
+
+/**
+ * What a rest-hook Subscription to `patientId`'s studies at `base` is sent
+ * once `store` stored a new study of that patient: the first notification's
+ * resource. The Subscription and its receiver go again afterwards.
+ */
+export async function notificationOfStore(base: string, patientId: string, store: () => Promise<void>): Promise<{ resourceType: string; id: string; numberOfInstances: number }> {
+  const receiver = await startHookReceiver();
+  try {
+    const id = await subscribe(base, `ImagingStudy?patient=Patient/${patientId}`, receiver.url("store"));
+    try {
+      await store();
+      const [notified] = await until(() => receiver.received("store"), (r) => r.length >= 1);
+      return JSON.parse(notified!.body) as { resourceType: string; id: string; numberOfInstances: number };
+    } finally {
+      await fetch(`${base}/fhir/Subscription/${id}`, { method: "DELETE" });
+    }
+  } finally {
+    await receiver.close();
+  }
 }

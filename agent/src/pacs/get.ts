@@ -11,9 +11,9 @@ import type { PacsGetResult } from "@dicom-edge/shared/tunnel/pacs";
 import { STUDY_ROOT_GET } from "../dimse/c-get-move.ts";
 import { CommandField, Priority, type Command } from "../dimse/command.ts";
 import type { Association, IncomingMessage } from "../ul/association.ts";
-import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, sendCancel, type PacsSettings } from "./association.ts";
+import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, type PacsSettings } from "./association.ts";
 import { moveToAgent } from "./move.ts";
-import { CANCEL, NOTHING, finalResult, getIdentifier, scopeOf, writeInstance, type RetrieveMeta } from "./retrieval.ts";
+import { CANCEL, NOTHING, finalResult, getIdentifier, retrieveCancel, scopeOf, writeInstance, type RetrieveMeta } from "./retrieval.ts";
 
 /** PS3.8 9.3.2.2: context ids 1 to 255, odd: 128 contexts, two of them for the C-GET itself. */
 const MAX_STORAGE_CONTEXTS = 126;
@@ -89,15 +89,7 @@ export async function pacsGet(
     return { ...NOTHING, status: CANCEL };
   }
   const messageId = association.nextMessageId();
-  let cancelled = false;
-  const onAbort = () => {
-    if (cancelled) return;
-    cancelled = true;
-    clearTimeout(timer);
-    settings.log?.(`pacs-get ${meta.pacs}: the edge went away, C-CANCEL`);
-    sendCancel(association, context.id, messageId);
-    settle({ ...NOTHING, status: CANCEL });
-  };
+  const { onAbort, cancelled } = retrieveCancel({ association, contextId: context.id, messageId, pacs: meta.pacs, log: settings.log, stopTimer: () => clearTimeout(timer), settle });
   signal.addEventListener("abort", onAbort, { once: true });
 
   arm();
@@ -106,7 +98,7 @@ export async function pacsGet(
     { commandField: CommandField.CGetRq, affectedSopClassUid: STUDY_ROOT_GET, messageId, priority: Priority.Medium },
     writeDataset(getIdentifier(meta), context.transferSyntax),
     () => {
-      if (!cancelled) arm();
+      if (!cancelled()) arm();
     },
   );
   answered.then(

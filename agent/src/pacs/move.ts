@@ -13,8 +13,8 @@ import type { PacsGetResult } from "@dicom-edge/shared/tunnel/pacs";
 import { STUDY_ROOT_MOVE } from "../dimse/c-get-move.ts";
 import { CommandField, Priority } from "../dimse/command.ts";
 import type { HandlerResult, StoreContext } from "../dimse/server.ts";
-import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, sendCancel, type PacsSettings } from "./association.ts";
-import { CANCEL, NOTHING, finalResult, getIdentifier, scopeOf, writeInstance, type RetrieveMeta } from "./retrieval.ts";
+import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, type PacsSettings } from "./association.ts";
+import { CANCEL, NOTHING, finalResult, getIdentifier, retrieveCancel, scopeOf, writeInstance, type RetrieveMeta } from "./retrieval.ts";
 
 /**
  * The retrieve of an AE table entry with `retrieve = "move"`. An IMAGE
@@ -54,7 +54,7 @@ export async function moveToAgent(settings: PacsSettings, meta: RetrieveMeta, wr
   let settle!: (result: PacsGetResult) => void;
   let fail!: (error: unknown) => void;
   const done = new Promise<PacsGetResult>((resolve, reject) => ((settle = resolve), (fail = reject)));
-  let cancelled = false;
+  let cancel: ReturnType<typeof retrieveCancel> | undefined;
   let writing = false;
   let over = false;
   const stop = () => {
@@ -64,7 +64,7 @@ export async function moveToAgent(settings: PacsSettings, meta: RetrieveMeta, wr
   void done.then(stop, stop);
   const arm = () => {
     clearTimeout(timer);
-    if (cancelled || writing || over) return;
+    if (cancel?.cancelled() || writing || over) return;
     timer = setTimeout(() => {
       void association.abort();
       fail(new PacsError({ failure: "timeout", message: `${meta.pacs} sent no C-MOVE response or sub-operation within ${meta.timeoutMs / 1000} s` }));
@@ -94,14 +94,8 @@ export async function moveToAgent(settings: PacsSettings, meta: RetrieveMeta, wr
   void association.closed.then(pending.remove);
   const messageId = pending.messageId;
 
-  const onAbort = () => {
-    if (cancelled) return;
-    cancelled = true;
-    clearTimeout(timer);
-    settings.log?.(`pacs-get ${meta.pacs}: the edge went away, C-CANCEL`);
-    sendCancel(association, context.id, messageId);
-    settle({ ...NOTHING, status: CANCEL });
-  };
+  cancel = retrieveCancel({ association, contextId: context.id, messageId, pacs: meta.pacs, log: settings.log, stopTimer: () => clearTimeout(timer), settle });
+  const onAbort = cancel.onAbort;
   signal.addEventListener("abort", onAbort, { once: true });
 
   arm();

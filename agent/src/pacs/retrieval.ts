@@ -12,7 +12,8 @@ import { GET_INSTANCE_END, encodeGetChunk, encodeGetInstance, type GetInstanceHe
 import { CommandField, Priority, type Command } from "../dimse/command.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../dimse/identity.ts";
 import { fileMetaInformation } from "../store/file-meta.ts";
-import { PacsError, associate, finish, lostAssociation, requireContext, type PacsSettings } from "./association.ts";
+import type { Association } from "../ul/association.ts";
+import { PacsError, associate, finish, lostAssociation, requireContext, sendCancel, type PacsSettings } from "./association.ts";
 
 /** What both retrieves are told by the edge. */
 export type RetrieveMeta = Pick<PacsGetMeta, "pacs" | "timeoutMs" | "study" | "series" | "sop">;
@@ -71,6 +72,34 @@ export async function writeInstance(
   } catch {
     return PROCESSING_FAILURE;
   }
+}
+
+/**
+ * The edge's RESET of a running C-GET or C-MOVE: one C-CANCEL-RQ for it
+ * (PS3.7 9.3.3.3, 9.3.4.3) and a cancelled result (FE00), at most once;
+ * `cancelled` tells the response handlers to stop re-arming their timeout.
+ */
+export function retrieveCancel(options: {
+  association: Association;
+  contextId: number;
+  messageId: number;
+  pacs: string;
+  log?: ((message: string) => void) | undefined;
+  stopTimer: () => void;
+  settle: (result: PacsGetResult) => void;
+}): { onAbort: () => void; cancelled: () => boolean } {
+  let cancelled = false;
+  return {
+    cancelled: () => cancelled,
+    onAbort: () => {
+      if (cancelled) return;
+      cancelled = true;
+      options.stopTimer();
+      options.log?.(`pacs-get ${options.pacs}: the edge went away, C-CANCEL`);
+      sendCancel(options.association, options.contextId, options.messageId);
+      options.settle({ ...NOTHING, status: CANCEL });
+    },
+  };
 }
 
 /** The final C-GET-RSP or C-MOVE-RSP (PS3.4 C.4.2.1.5, C.4.3.1.4) as the stream's RESULT. */

@@ -17,11 +17,12 @@
  *   instance's own SOP Class and transfer syntax, and answers RESULT
  *   `PacsStoreResult` with the PACS's status.
  * - `pacs-get`: OPEN meta `PacsGetMeta`, END. The agent sends a C-GET
- *   (PS3.4 C.4.3) for the study, series or instance and writes each
- *   instance the PACS sends back as a Part-10 object framed by
+ *   (PS3.4 C.4.3) for the study, series or instance (or a C-MOVE to
+ *   itself, C.4.2, for a PACS without C-GET: its AE table says which) and
+ *   writes each instance the PACS sends back as a Part-10 object framed by
  *   `encodeGetInstance` / `encodeGetChunk` / `GET_INSTANCE_END`
  *   (`GetFrameDecoder` splits them again), then RESULT `PacsGetResult`:
- *   the final C-GET-RSP status and its sub-operation counts. The edge's
+ *   the final C-GET-RSP (C-MOVE-RSP) status and its sub-operation counts. The edge's
  *   Durable Object passes the framed bytes on to the Worker unchanged and
  *   appends that RESULT as `encodeGetResult`, one last JSON line.
  *
