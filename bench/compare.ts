@@ -173,7 +173,7 @@ try {
   const studyUid = study[0]!.studyInstanceUid;
   const studyMB = megabytes(study);
   await Promise.all([load(systems.edge, study.map((f) => f.absPath), 50), load(systems.orthanc, study.map((f) => f.absPath), 50)]);
-  await measure({
+  const wadoStudy: Case = {
     name: `WADO-RS study of ${study.length} CT`,
     unit: "MB/s",
     target: 1,
@@ -182,8 +182,9 @@ try {
         const bytes = await get(`${system.dicomweb}/studies/${studyUid}`, 'multipart/related; type="application/dicom"; transfer-syntax=*');
         if (bytes < studyMB * 1e6) throw new Error(`${system.name}: WADO-RS study gave ${bytes} bytes`);
       }),
-  });
-  await measure({
+  };
+  await measure(wadoStudy);
+  const studyMetadata: Case = {
     name: `WADO-RS study /metadata (${study.length} instances)`,
     unit: "ms",
     target: 0.25,
@@ -192,7 +193,8 @@ try {
         const instances = await getJson(`${system.dicomweb}/studies/${studyUid}/metadata`);
         if (instances.length !== study.length) throw new Error(`${system.name}: metadata of ${instances.length} instances`);
       }),
-  });
+  };
+  await measure(studyMetadata);
   const seriesUids = [...new Set(study.map((f) => f.seriesInstanceUid))];
   await measure({
     name: `C-FIND IMAGE level, ${study.length} instances (one findscu per series)`,
@@ -207,7 +209,7 @@ try {
   });
   const getDir = join(scratch, "get");
   await mkdir(getDir);
-  await measure({
+  const cGetStudy: Case = {
     name: `C-GET study of ${study.length} CT (getscu)`,
     unit: "MB/s",
     target: 1,
@@ -217,7 +219,8 @@ try {
         const files = await cGet(system, studyUid, getDir);
         if (files !== study.length) throw new Error(`${system.name}: C-GET wrote ${files} files`);
       }),
-  });
+  };
+  await measure(cGetStudy);
   await measure({
     name: `C-MOVE study of ${study.length} CT (movescu -> storescp)`,
     unit: "MB/s",
@@ -230,6 +233,14 @@ try {
         if (files !== study.length) throw new Error(`${system.name}: C-MOVE delivered ${files} files`);
       }),
   });
+
+  // The edge as a broker in front of this same Orthanc: what the extra hop costs (no target: a proxy cannot beat its upstream).
+  const [studiesByPatient] = qidoCases(small.length);
+  const informational = (c: Case): Case => ({ ...c, target: undefined });
+  for (const broker of [systems.brokers.dicomweb, systems.brokers.dimse]) {
+    for (const c of [studiesByPatient!, wadoStudy, cGetStudy]) await measure(informational(c), broker);
+  }
+  await measure(informational(studyMetadata), systems.brokers.dimse);
 
   // The large multi-frame instance.
   const large = data.large;

@@ -1,6 +1,7 @@
 // The two archives under comparison, behind one shape: where their DIMSE
 // and DICOMweb services listen, how to empty them, and which processes to
-// watch for memory. Both start empty, on loopback, with TCP_NODELAY=1.
+// watch for memory. Both start empty, on loopback, with TCP_NODELAY=1; the
+// edge's broker modes stand in front of the same Orthanc.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +32,12 @@ export interface Systems {
   /** The same edge through a second agent that answers once the instance is fsynced in its spool. */
   edgeSpool: System;
   orthanc: System;
+  /**
+   * The edge as a broker in front of that same Orthanc (issue 9): as a
+   * DICOMweb proxy, and through an agent to Orthanc as its PACS. Their data
+   * is Orthanc's.
+   */
+  brokers: { dicomweb: System; dimse: System };
   destination: Storescp;
   stop(): Promise<void>;
 }
@@ -46,13 +53,22 @@ export async function startSystems(): Promise<Systems> {
   const edge = edgeSystem("dicom-edge", stack, agent);
   const edgeSpool = edgeSystem("dicom-edge (spool ack)", stack, spoolAgent);
   const other = orthancSystem(orthanc);
+  const proxy = await startStack({ runtime: "miniflare", vars: { BACKEND: "dicomweb", DICOMWEB_UPSTREAM_URL: orthanc.dicomweb } });
+  const proxyAgent = await startAgent({ base: proxy.base, id: "e2e-broker" });
+  const pacsProxy = await startStack({ runtime: "miniflare", vars: { BACKEND: "dimse", DIMSE_AGENT: "e2e-broker-pacs", DIMSE_PACS: orthanc.aeTitle } });
+  const pacsAgent = await startAgent({ base: pacsProxy.base, id: "e2e-broker-pacs", aeTable: [{ title: orthanc.aeTitle, host: "127.0.0.1", port: orthanc.dicomPort, tls: false }] });
+  const brokers = {
+    dicomweb: brokerSystem(edgeSystem("dicom-edge as DICOMweb proxy of Orthanc", proxy, proxyAgent), other),
+    dimse: brokerSystem(edgeSystem("dicom-edge with Orthanc as its PACS", pacsProxy, pacsAgent), other),
+  };
   return {
     edge,
     edgeSpool,
     orthanc: other,
+    brokers,
     destination,
     async stop() {
-      await Promise.allSettled([spoolAgent.stop(), edge.stop(), other.stop(), destination.stop()]);
+      await Promise.allSettled([spoolAgent.stop(), edge.stop(), brokers.dicomweb.stop(), brokers.dimse.stop(), other.stop(), destination.stop()]);
       await Promise.all([received, spool].map((dir) => rm(dir, { recursive: true, force: true })));
     },
   };
@@ -92,6 +108,11 @@ function edgeSystem(name: string, stack: Stack, agent: Agent): System {
       await stack.stop();
     },
   };
+}
+
+/** A broker's frontends, with the data (and so its emptying) of the archive behind it. */
+function brokerSystem(broker: System, upstream: System): System {
+  return { ...broker, deleteStudy: (study) => upstream.deleteStudy(study), empty: () => upstream.empty() };
 }
 
 function orthancSystem(orthanc: Orthanc): System {

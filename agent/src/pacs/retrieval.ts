@@ -5,6 +5,7 @@
  * sub-operation on its way to the tunnel stream, and the final response
  * as the stream's RESULT.
  */
+import { coalesce } from "@dicom-edge/shared/bytes";
 import { readDataset, writeDataset } from "@dicom-edge/shared/dicom/dataset-codec";
 import { stringValue, type DicomJson } from "@dicom-edge/shared/dicom/json";
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from "@dicom-edge/shared/dicom/transfer-syntax";
@@ -45,10 +46,14 @@ export function getIdentifier(meta: Pick<PacsGetMeta, "study" | "series" | "sop"
 /**
  * Writes one instance a PACS sent as a C-STORE sub-operation to the stream
  * (`write` waits for credit: the PACS waits with it, its socket paused): the
- * header, the File Meta Information we write for it, the data set chunk by
- * chunk as received, the end marker. Answers the sub-operation's status:
+ * header, the File Meta Information we write for it, the data set as
+ * received in chunks of up to CHUNK_BYTES (a PACS's PDVs are a few KiB:
+ * one tunnel message each would cost more than the bytes), the end marker. Answers the sub-operation's status:
  * Success once written, Processing failure when the stream failed.
  */
+/** Data set bytes per framed chunk: the unit the tunnel's credit and the edge's decoder handle at once. */
+const CHUNK_BYTES = 256 * 1024;
+
 export async function writeInstance(
   write: (bytes: Uint8Array) => Promise<void>,
   header: GetInstanceHeader,
@@ -66,7 +71,7 @@ export async function writeInstance(
       sourceAeTitle: pacs,
     });
     await write(encodeGetChunk(fileMeta));
-    for await (const chunk of dataset) if (chunk.byteLength > 0) await write(encodeGetChunk(chunk));
+    for await (const chunk of coalesce(dataset, CHUNK_BYTES)) if (chunk.byteLength > 0) await write(encodeGetChunk(chunk));
     await write(GET_INSTANCE_END);
     return 0x0000;
   } catch {

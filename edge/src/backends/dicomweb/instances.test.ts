@@ -124,12 +124,15 @@ describe("upstreamDataset", () => {
     expect(await upstreamDataset(upstream, { ...uids, sop: "1.2.3.4.9" })).toBeNull();
   });
 
-  it("errors the body with BackendUnavailable when the upstream's answer breaks off, with or without a Content-Length", async () => {
+  it("fails with BackendUnavailable when the upstream's answer breaks off, with or without a Content-Length", async () => {
     const instance = stored("1.2.3.4.1", EXPLICIT);
     for (const partLengths of [true, false]) {
       const { upstream } = upstreamOf([instance], { partLengths, cut: instance.sop });
-      const dataset = await upstreamDataset(upstream, { study: STUDY, series: SERIES, sop: instance.sop });
-      await expect(bytesOf(dataset!.body)).rejects.toMatchObject({ httpStatus: 502 });
+      // Before the File Meta group ended (the open fails) or after it (the body errors): never a short data set.
+      const failure = await upstreamDataset(upstream, { study: STUDY, series: SERIES, sop: instance.sop })
+        .then((dataset) => bytesOf(dataset!.body))
+        .catch((error: unknown) => error);
+      expect(failure).toMatchObject({ httpStatus: 502 });
     }
   });
 });

@@ -1,5 +1,9 @@
+import { frames } from "../../archive/r2/frames";
 import { isSecureOrLoopback } from "../../http/service-url";
 import { BackendUnavailable } from "../backend";
+
+/** How much of an upstream's body is read at once (see `call`). */
+const BODY_PIECE = 256 * 1024;
 
 /** How the edge authenticates to the upstream DICOMweb server. */
 export type UpstreamAuth =
@@ -107,14 +111,15 @@ export class Upstream {
       throw new BackendUnavailable(502, `the upstream DICOMweb server answered ${what} with ${response.status}${text ? `: ${text}` : ""}`);
     }
     if (!response.body) return response;
-    // The body may stall after the headers: each chunk must come within the timeout too.
-    const reader = response.body.getReader();
+    // The body may stall after the headers: each piece must come within the timeout too. Read in
+    // pieces of BODY_PIECE (frames): one JavaScript pull each, not one per network chunk.
+    const pieces = frames(response.body, BODY_PIECE);
     const timeoutMs = this.config.timeoutMs;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         timer = setTimeout(() => abort.abort(), timeoutMs);
         try {
-          const { done, value } = await reader.read();
+          const { done, value } = await pieces.next();
           if (done) controller.close();
           else controller.enqueue(value);
         } catch {
@@ -123,7 +128,7 @@ export class Upstream {
           clearTimeout(timer);
         }
       },
-      cancel: (reason) => reader.cancel(reason),
+      cancel: async () => void (await pieces.return()),
     });
     return new Response(body, { status: response.status, headers: response.headers });
   }
