@@ -1,3 +1,4 @@
+import { frames } from "../../archive/r2/frames";
 import { Status } from "@dicom-edge/shared/dicom/status";
 import { GetFrameDecoder, GetFramingError, PACS_GET, isPacsFailure, parsePacsGetResult, type GetFrame, type GetInstanceHeader } from "@dicom-edge/shared/tunnel/pacs";
 import type { RetrievedInstance } from "../../dicomweb/wado/retrieve-streamed";
@@ -86,9 +87,16 @@ function outcome(value: unknown, instances: number, link: AgentPacsLink): void {
   throw new BackendUnavailable(502, `${pacs} ${kind}: ${statusText(result.status, result.errorComment)} (${result.failed} failed)`);
 }
 
+/**
+ * The Durable Object's body read in pieces of this size: it arrives in the
+ * small chunks of the pipe between the two (as R2 bodies do), and each
+ * chunk would otherwise be a round of JavaScript through the decoder.
+ */
+const BODY_PIECE = 256 * 1024;
+
 /** The Durable Object's body as frames, one at a time, read as they are asked for. */
 class Frames {
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly pieces: AsyncGenerator<Uint8Array, void, undefined>;
   private readonly decoder = new GetFrameDecoder();
   private queue: GetFrame[] = [];
 
@@ -96,14 +104,14 @@ class Frames {
     body: ReadableStream<Uint8Array>,
     private readonly agent: string,
   ) {
-    this.reader = body.getReader();
+    this.pieces = frames(body, BODY_PIECE);
   }
 
   async next(): Promise<GetFrame> {
     while (this.queue.length === 0) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: IteratorResult<Uint8Array, void>;
       try {
-        chunk = await this.reader.read();
+        chunk = await this.pieces.next();
       } catch (error) {
         throw new BackendUnavailable(502, error instanceof Error ? error.message : String(error));
       }
@@ -125,6 +133,6 @@ class Frames {
   }
 
   async cancel(): Promise<void> {
-    await this.reader.cancel().catch(() => undefined);
+    await this.pieces.return().catch(() => undefined);
   }
 }
