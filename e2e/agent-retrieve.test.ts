@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { startStorescp, type Storescp } from "../agent/src/testing/dcmtk";
-import { startAgent, type Agent } from "./agent";
+import { sendThroughAgent, startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
 import { datasetOf, dcmtk, writtenDatasets } from "./dcmtk";
 import { stow } from "./dicomweb";
@@ -133,21 +133,16 @@ describe("C-MOVE through the agent (movescu to a storescp of the AE table)", () 
 describe("SEND from the edge (POST /agents/{id}/send)", () => {
   it("has the agent C-STORE a series to an AE of its table and reports each instance", async () => {
     const series = ct.filter((f) => f.seriesInstanceUid === ct[0]!.seriesInstanceUid);
-    const response = await fetch(`${base}/agents/${AGENT}/send`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ destination: "STORESCP", studyInstanceUID: ct[0]!.studyInstanceUid, seriesInstanceUID: ct[0]!.seriesInstanceUid }),
-    });
-    expect(response.status).toBe(200);
-    const report = (await response.json()) as { status: number; completed: number; failed: number; instances: { sopInstanceUID: string; status: number }[] };
+    const { status, report } = await sendThroughAgent(base, AGENT, { destination: "STORESCP", studyInstanceUID: ct[0]!.studyInstanceUid, seriesInstanceUID: ct[0]!.seriesInstanceUid });
+    expect(status).toBe(200);
     expect(report).toMatchObject({ status: 0, completed: series.length, failed: 0 });
-    expect(report.instances.map((i) => i.sopInstanceUID).sort()).toEqual(series.map((f) => f.sopInstanceUid).sort());
-    expect(report.instances.every((i) => i.status === 0)).toBe(true);
+    expect(report!.instances.map((i) => i.sopInstanceUID).sort()).toEqual(series.map((f) => f.sopInstanceUid).sort());
+    expect(report!.instances.every((i) => i.status === 0)).toBe(true);
     await expectStoredBytes(destinationDir, series);
   });
 
   it("answers 422 for a destination missing from the agent's AE table, 404 for an unknown study", async () => {
-    const send = (body: object) => fetch(`${base}/agents/${AGENT}/send`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const send = (body: object) => sendThroughAgent(base, AGENT, body);
     expect((await send({ destination: "NOWHERE", studyInstanceUID: ct[0]!.studyInstanceUid })).status).toBe(422);
     expect((await send({ destination: "STORESCP", studyInstanceUID: "1.2.3.999999" })).status).toBe(404);
     expect(await readdir(destinationDir)).toEqual([]);

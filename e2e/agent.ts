@@ -105,3 +105,21 @@ export async function connectedAgents(base: string, adminToken?: string): Promis
   const health = (await response.json()) as { agents: { ids?: string[] } };
   return health.agents.ids ?? [];
 }
+
+/** The edge's answer to a SEND (edge/src/agents/send.ts): the final C-MOVE status, its counts and each instance's status. */
+export interface SendReport {
+  status: number;
+  completed: number;
+  failed: number;
+  instances: { sopInstanceUID: string; status: number }[];
+}
+
+/** POST /agents/{id}/send at `base`: the HTTP status and, with 200, the report. */
+export async function sendThroughAgent(base: string, agentId: string, request: object): Promise<{ status: number; report?: SendReport }> {
+  const response = await fetch(`${base}/agents/${agentId}/send`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request) });
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    return { status: response.status };
+  }
+  return { status: 200, report: (await response.json()) as SendReport };
+}

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startStorescp, type Storescp } from "../agent/src/testing/dcmtk";
 import { freePort } from "../agent/src/testing/ports";
-import { startAgent, type Agent } from "./agent";
+import { sendThroughAgent, startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
 import { datasetOf, dcmtk, writtenDatasets } from "./dcmtk";
 import { parts, stow } from "./dicomweb";
@@ -147,15 +147,10 @@ describe("C-GET and C-MOVE through the agent, BACKEND=dicomweb with Orthanc upst
   });
 
   it("SEND from the edge (POST /agents/{id}/send) reports each instance", async () => {
-    const response = await fetch(`${stack.base}/agents/${AGENT}/send`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ destination: "STORESCP", studyInstanceUID: mr[0]!.studyInstanceUid, seriesInstanceUID: mr[0]!.seriesInstanceUid }),
-    });
-    expect(response.status).toBe(200);
-    const report = (await response.json()) as { status: number; completed: number; failed: number; instances: { sopInstanceUID: string; status: number }[] };
+    const { status, report } = await sendThroughAgent(stack.base, AGENT, { destination: "STORESCP", studyInstanceUID: mr[0]!.studyInstanceUid, seriesInstanceUID: mr[0]!.seriesInstanceUid });
+    expect(status).toBe(200);
     expect(report).toMatchObject({ status: 0, completed: mr.length, failed: 0 });
-    expect(report.instances.map((i) => i.sopInstanceUID).sort()).toEqual(mr.map((f) => f.sopInstanceUid).sort());
+    expect(report!.instances.map((i) => i.sopInstanceUID).sort()).toEqual(mr.map((f) => f.sopInstanceUid).sort());
     await expectServedBytes(destinationDir, mr);
   });
 
@@ -177,15 +172,10 @@ describe("C-GET and C-MOVE through the agent, BACKEND=dicomweb with Orthanc upst
     gets.clear();
     // SEND's check of the scope, the plan, then the fetch.
     sabotage = { sop: cut.sopInstanceUid, how: "cut", nth: 3 };
-    const response = await fetch(`${stack.base}/agents/${AGENT}/send`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ destination: "STORESCP", studyInstanceUID: cut.studyInstanceUid, seriesInstanceUID: cut.seriesInstanceUid }),
-    });
-    expect(response.status).toBe(200);
-    const report = (await response.json()) as { status: number; completed: number; failed: number; instances: { sopInstanceUID: string; status: number }[] };
+    const { status, report } = await sendThroughAgent(stack.base, AGENT, { destination: "STORESCP", studyInstanceUID: cut.studyInstanceUid, seriesInstanceUID: cut.seriesInstanceUid });
+    expect(status).toBe(200);
     expect(report).toMatchObject({ status: 0xb000, completed: series.length - 1, failed: 1 });
-    expect(report.instances.find((i) => i.sopInstanceUID === cut.sopInstanceUid)!.status).not.toBe(0);
+    expect(report!.instances.find((i) => i.sopInstanceUID === cut.sopInstanceUid)!.status).not.toBe(0);
     await expectServedBytes(destinationDir, series.filter((f) => f !== cut));
   });
 });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Part10Reader } from "../shared/src/dicom/part10-reader";
 import { startStorescp, type Storescp } from "../agent/src/testing/dcmtk";
-import { startAgent, type Agent } from "./agent";
+import { sendThroughAgent, startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
 import { dcmtk, writtenDatasets } from "./dcmtk";
 import { get, parts } from "./dicomweb";
@@ -134,23 +134,13 @@ describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc a
   });
 
   it("SEND from the edge (POST /agents/{id}/send) reports each instance; a study the PACS does not have is 404", async () => {
-    const response = await fetch(`${stack.base}/agents/${AGENT}/send`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ destination: "STORESCP", studyInstanceUID: mr[0]!.studyInstanceUid, seriesInstanceUID: mr[0]!.seriesInstanceUid }),
-    });
-    expect(response.status).toBe(200);
-    const report = (await response.json()) as { status: number; completed: number; failed: number; instances: { sopInstanceUID: string; status: number }[] };
+    const { status, report } = await sendThroughAgent(stack.base, AGENT, { destination: "STORESCP", studyInstanceUID: mr[0]!.studyInstanceUid, seriesInstanceUID: mr[0]!.seriesInstanceUid });
+    expect(status).toBe(200);
     expect(report).toMatchObject({ status: 0, completed: mr.length, failed: 0 });
-    expect(report.instances.map((i) => i.sopInstanceUID).sort()).toEqual(mr.map((f) => f.sopInstanceUid).sort());
+    expect(report!.instances.map((i) => i.sopInstanceUID).sort()).toEqual(mr.map((f) => f.sopInstanceUid).sort());
     await expectOrthancsBytes(destinationDir, mr);
 
-    const unknown = await fetch(`${stack.base}/agents/${AGENT}/send`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ destination: "STORESCP", studyInstanceUID: "1.2.3.4.5.6.7.8.9" }),
-    });
-    expect(unknown.status).toBe(404);
+    expect((await sendThroughAgent(stack.base, AGENT, { destination: "STORESCP", studyInstanceUID: "1.2.3.4.5.6.7.8.9" })).status).toBe(404);
   });
 
   it("a retrieve of nothing the PACS has is Success with no sub-operations", async () => {
