@@ -53,7 +53,9 @@ describe("PendingMoves", () => {
     b.remove();
     expect(await moves.divert(store({ sopInstanceUid: "3" }))).toEqual({ status: 0 });
     a.remove();
-    expect(moves.divert(store({ sopInstanceUid: "4", moveOriginatorAeTitle: "DICOMEDGE", moveOriginatorMessageId: a.messageId }))).toBeUndefined();
+    // Ours by its originator, but the move is over: refused, never stored.
+    expect(await moves.divert(store({ sopInstanceUid: "4", moveOriginatorAeTitle: "DICOMEDGE", moveOriginatorMessageId: a.messageId }))).toMatchObject({ status: 0x0110 });
+    expect(moves.divert(store({ sopInstanceUid: "5", moveOriginatorAeTitle: "VIEWER", moveOriginatorMessageId: a.messageId }))).toBeUndefined();
     expect(received).toEqual(["b 1", "a 3"]);
   });
 });

@@ -6,6 +6,9 @@
  */
 import type { HandlerResult, StoreContext } from "../dimse/server.ts";
 
+/** PS3.7 C.4: Processing failure. */
+const PROCESSING_FAILURE = 0x0110;
+
 /** A pending move, as matching sees it. */
 export interface PendingMove {
   /** The PACS's AE title: the one the C-MOVE-RQ went to. */
@@ -75,8 +78,19 @@ export class PendingMoves {
     };
   }
 
-  /** The status of a C-STORE that belongs to a pending move, once its instance went to that move; undefined for any other. */
+  /**
+   * The status of a C-STORE that belongs to a pending move, once its
+   * instance went to that move; undefined for any other. One that names us
+   * as its Move Originator when no such move runs (it ended, or was
+   * cancelled) is refused: storing it would hand the PACS's own instance
+   * on as new data.
+   */
   divert(store: StoreContext): Promise<HandlerResult> | undefined {
-    return matchMove(this.moves, store, this.aeTitle)?.receive(store);
+    const move = matchMove(this.moves, store, this.aeTitle);
+    if (move) return move.receive(store);
+    if (store.moveOriginatorAeTitle !== undefined && store.moveOriginatorAeTitle.trim() === this.aeTitle.trim()) {
+      return Promise.resolve({ status: PROCESSING_FAILURE, errorComment: "no C-MOVE of this AE with that Message ID" });
+    }
+    return undefined;
   }
 }
