@@ -13,7 +13,7 @@ import { startStorescp, type Storescp } from "../agent/src/testing/dcmtk";
 import { freePort } from "../agent/src/testing/ports";
 import { sendThroughAgent, startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
-import { datasetOf, dcmtk, writtenDatasets } from "./dcmtk";
+import { datasetOf, getscu, movescu, seriesKeys, studyKeys, writtenDatasets } from "./dcmtk";
 import { parts, stow } from "./dicomweb";
 import { startOrthanc, type Orthanc } from "./orthanc";
 import { startStack, type Stack } from "./stack";
@@ -122,10 +122,8 @@ async function expectServedBytes(dir: string, expected: ManifestEntry[]): Promis
   for (const [sop, bytes] of received) expect(Buffer.compare(bytes, served.get(sop)!), sop).toBe(0);
 }
 
-const get = (keys: string[]) => dcmtk("getscu", ["-v", "-aec", agent.aeTitle, "+B", "-od", getDir, ...keys, "127.0.0.1", String(agent.port)]);
-const move = (keys: string[]) => dcmtk("movescu", ["-v", "-aec", agent.aeTitle, "-aem", "STORESCP", ...keys, "127.0.0.1", String(agent.port)]);
-const studyKeys = (f: ManifestEntry) => ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", `StudyInstanceUID=${f.studyInstanceUid}`];
-const seriesKeys = (f: ManifestEntry) => ["-S", "-k", "QueryRetrieveLevel=SERIES", "-k", `StudyInstanceUID=${f.studyInstanceUid}`, "-k", `SeriesInstanceUID=${f.seriesInstanceUid}`];
+const get = (keys: string[]) => getscu(agent, getDir, keys);
+const move = (keys: string[]) => movescu(agent, "STORESCP", keys);
 
 describe("C-GET and C-MOVE through the agent, BACKEND=dicomweb with Orthanc upstream", () => {
   it("C-GET of a study: every instance as Orthanc serves it, byte for byte", async () => {
@@ -197,7 +195,7 @@ describe("PROXY_CACHE=r2", () => {
   it("a second C-GET of a series reads its instances from R2, not from the upstream, byte for byte the same", async () => {
     // The first CT series: getscu takes Explicit VR Little Endian (the agent never transcodes), and no test deletes from it.
     const series = ct.filter((f) => f.seriesInstanceUid === ct[0]!.seriesInstanceUid);
-    const getCached = () => dcmtk("getscu", ["-v", "-aec", cachedAgent.aeTitle, "+B", "-od", getDir, ...seriesKeys(series[0]!), "127.0.0.1", String(cachedAgent.port)]);
+    const getCached = () => getscu(cachedAgent, getDir, seriesKeys(series[0]!));
     const instanceGets = () => series.reduce((n, f) => n + (gets.get(f.sopInstanceUid) ?? 0), 0);
     gets.clear();
     const first = await getCached();

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
-import { datasetOf, dcmtk, writtenDatasets } from "./dcmtk";
+import { datasetOf, dcmtk, getscu, seriesKeys, writtenDatasets } from "./dcmtk";
 import { get, parts, sha256 } from "./dicomweb";
 import { startOrthanc, type Orthanc } from "./orthanc";
 import { startStack, type Stack } from "./stack";
@@ -53,8 +53,7 @@ async function wado(path: string): Promise<{ status: number; digests: string[] }
 
 async function getSeries(f: ManifestEntry): Promise<Map<string, Uint8Array>> {
   for (const name of await readdir(getDir)) await rm(join(getDir, name));
-  const keys = ["-S", "-k", "QueryRetrieveLevel=SERIES", "-k", `StudyInstanceUID=${f.studyInstanceUid}`, "-k", `SeriesInstanceUID=${f.seriesInstanceUid}`];
-  const { output } = await dcmtk("getscu", ["-v", "-aec", agent.aeTitle, "+B", "-od", getDir, ...keys, "127.0.0.1", String(agent.port)]);
+  const { output } = await getscu(agent, getDir, seriesKeys(f));
   expect(output).toMatch(/Received C-GET Response \(Success\)/);
   expect(output).toMatch(/Failed Suboperations\s*:\s*0/);
   return writtenDatasets(getDir);

@@ -12,8 +12,8 @@ import { Part10Reader } from "../shared/src/dicom/part10-reader";
 import { startStorescp, type Storescp } from "../agent/src/testing/dcmtk";
 import { sendThroughAgent, startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
-import { dcmtk, writtenDatasets } from "./dcmtk";
-import { get, parts } from "./dicomweb";
+import { dcmtk, getscu, movescu, seriesKeys, studyKeys, writtenDatasets } from "./dcmtk";
+import { get as httpGet, parts } from "./dicomweb";
 import { startOrthanc, type Orthanc } from "./orthanc";
 import { startStack, type Stack } from "./stack";
 
@@ -90,18 +90,12 @@ async function expectOrthancsBytes(dir: string, expected: ManifestEntry[]): Prom
   for (const [sop, bytes] of received) expect(Buffer.compare(bytes, reference.get(sop)!), sop).toBe(0);
 }
 
-const getscu = (keys: string[]) => dcmtk("getscu", ["-v", "-aec", agent.aeTitle, "+B", "-od", getDir, ...keys, "127.0.0.1", String(agent.port)]);
-const move = (keys: string[]) => dcmtk("movescu", ["-v", "-aec", agent.aeTitle, "-aem", "STORESCP", ...keys, "127.0.0.1", String(agent.port)]);
-function studyKeys(f: ManifestEntry): string[] {
-  return ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", `StudyInstanceUID=${f.studyInstanceUid}`];
-}
-function seriesKeys(f: ManifestEntry): string[] {
-  return ["-S", "-k", "QueryRetrieveLevel=SERIES", "-k", `StudyInstanceUID=${f.studyInstanceUid}`, "-k", `SeriesInstanceUID=${f.seriesInstanceUid}`];
-}
+const get = (keys: string[]) => getscu(agent, getDir, keys);
+const move = (keys: string[]) => movescu(agent, "STORESCP", keys);
 
 describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc as the PACS", () => {
   it("C-GET of a study: every instance as Orthanc's own C-GET sends it, byte for byte", async () => {
-    const { output } = await getscu(studyKeys(ct[0]!));
+    const { output } = await get(studyKeys(ct[0]!));
     expect(output).toMatch(/Received C-GET Response \(Success\)/);
     expect(output).toMatch(new RegExp(`Completed Suboperations\\s*:\\s*${ct.length}\\b`));
     expect(output).toMatch(/Failed Suboperations\s*:\s*0/);
@@ -110,7 +104,7 @@ describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc a
 
   it("C-GET of one instance (IMAGE level)", async () => {
     const one = ct[4]!;
-    const { output } = await getscu(["-S", "-k", "QueryRetrieveLevel=IMAGE", "-k", `StudyInstanceUID=${one.studyInstanceUid}`, "-k", `SeriesInstanceUID=${one.seriesInstanceUid}`, "-k", `SOPInstanceUID=${one.sopInstanceUid}`]);
+    const { output } = await get(["-S", "-k", "QueryRetrieveLevel=IMAGE", "-k", `StudyInstanceUID=${one.studyInstanceUid}`, "-k", `SeriesInstanceUID=${one.seriesInstanceUid}`, "-k", `SOPInstanceUID=${one.sopInstanceUid}`]);
     expect(output).toMatch(/Received C-GET Response \(Success\)/);
     await expectOrthancsBytes(getDir, [one]);
   });
@@ -144,7 +138,7 @@ describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc a
   });
 
   it("a retrieve of nothing the PACS has is Success with no sub-operations", async () => {
-    const { output } = await getscu(["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3.4.5.6.7.8.9"]);
+    const { output } = await get(["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=1.2.3.4.5.6.7.8.9"]);
     expect(output).toMatch(/Received C-GET Response \(Success\)/);
     expect(await readdir(getDir)).toEqual([]);
   });
@@ -153,7 +147,7 @@ describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc a
     const f = multiframe;
     const file = await readFile(f.absPath);
     const url = `${stack.base}/dicomweb/studies/${f.studyInstanceUid}/series/${f.seriesInstanceUid}/instances/${f.sopInstanceUid}`;
-    const framed = await get(`${url}/frames/1,7,30`, { headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" } });
+    const framed = await httpGet(`${url}/frames/1,7,30`, { headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" } });
     expect(framed.status).toBe(200);
     const got = await parts(framed);
     expect(got).toHaveLength(3);
@@ -161,9 +155,9 @@ describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc a
       const start = f.pixelDataOffset! + (n - 1) * f.frameSize!;
       expect(Buffer.compare(Buffer.from(got[i]!.bytes), file.subarray(start, start + f.frameSize!)), `frame ${n}`).toBe(0);
     });
-    expect((await get(`${url}/frames/31`)).status).toBe(404);
+    expect((await httpGet(`${url}/frames/31`)).status).toBe(404);
 
-    const bulk = await get(`${url}/bulkdata/7FE00010`, { headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" } });
+    const bulk = await httpGet(`${url}/bulkdata/7FE00010`, { headers: { Accept: "multipart/related; type=application/octet-stream; transfer-syntax=*" } });
     expect(bulk.status).toBe(200);
     const [pixels] = await parts(bulk);
     const all = file.subarray(f.pixelDataOffset!, f.pixelDataOffset! + 30 * f.frameSize!);
@@ -173,7 +167,7 @@ describe("C-GET, C-MOVE and SEND through the agent, BACKEND=dimse with Orthanc a
   // Last: it stops the PACS.
   it("the PACS down: C-GET and C-MOVE are refused (A700, Out of Resources), nothing sent", async () => {
     await orthanc.stop();
-    const got = await getscu(studyKeys(ct[0]!));
+    const got = await get(studyKeys(ct[0]!));
     expect(got.output).toMatch(/Received C-GET Response \(.*(0xa700|Out ?Of ?Resources)/i);
     const moved = await move(seriesKeys(mr[0]!));
     expect(moved.output).toMatch(/Received Final Move Response \(.*(0xa700|Out ?Of ?Resources)/i);

@@ -18,6 +18,26 @@ export async function dcmtk(tool: "echoscu" | "storescu" | "findscu" | "getscu" 
   return { code, output: out };
 }
 
+/** Study Root retrieve keys (PS3.4 C.6.2.1) naming a file's study. */
+export function studyKeys(f: Pick<ManifestEntry, "studyInstanceUid">): string[] {
+  return ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", `StudyInstanceUID=${f.studyInstanceUid}`];
+}
+
+/** Study Root retrieve keys naming a file's series. */
+export function seriesKeys(f: Pick<ManifestEntry, "studyInstanceUid" | "seriesInstanceUid">): string[] {
+  return ["-S", "-k", "QueryRetrieveLevel=SERIES", "-k", `StudyInstanceUID=${f.studyInstanceUid}`, "-k", `SeriesInstanceUID=${f.seriesInstanceUid}`];
+}
+
+/** getscu of `keys` from a peer on loopback into `dir`, the files written bit for bit as received (+B). */
+export function getscu(peer: { aeTitle: string; port: number }, dir: string, keys: string[]): Promise<ToolResult> {
+  return dcmtk("getscu", ["-v", "-aec", peer.aeTitle, "+B", "-od", dir, ...keys, "127.0.0.1", String(peer.port)]);
+}
+
+/** movescu of `keys` at a peer on loopback, to the Move Destination `destination`. */
+export function movescu(peer: { aeTitle: string; port: number }, destination: string, keys: string[]): Promise<ToolResult> {
+  return dcmtk("movescu", ["-v", "-aec", peer.aeTitle, "-aem", destination, ...keys, "127.0.0.1", String(peer.port)]);
+}
+
 /** storescu's option that proposes exactly a file's transfer syntax (with -R), so it is sent unconverted. */
 export const PROPOSE: Record<string, string> = {
   "1.2.840.10008.1.2": "-xi",

@@ -1,11 +1,11 @@
 // `pacs-get` against a real PACS: Orthanc on loopback (e2e/orthanc.ts) with
 // its own storage, filled through its REST API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GetFrameDecoder, type GetInstanceHeader } from "@dicom-edge/shared/tunnel/pacs";
 import { ctInstance, randomUid } from "../../../e2e/data/instances.ts";
 import { startOrthanc, type Orthanc } from "../../../e2e/orthanc.ts";
 import type { AeTableEntry } from "../config/config.ts";
 import { datasetOf } from "../testing/part10.ts";
+import { retrieveFrom } from "../testing/pacs-retrieve.ts";
 import { freePort } from "../testing/ports.ts";
 import { PacsError, type PacsSettings } from "./association.ts";
 import { pacsEcho } from "./echo.ts";
@@ -28,33 +28,9 @@ afterAll(async () => {
   await orthanc?.stop();
 });
 
-interface Received {
-  header: GetInstanceHeader;
-  bytes: Uint8Array;
-}
-
 /** Runs the get and splits what it wrote back into instances, as the edge does. */
-async function get(scope: { study: string; series?: string; sop?: string }, signal = new AbortController().signal, onWrite?: () => void) {
-  const decoder = new GetFrameDecoder();
-  const instances: Received[] = [];
-  let parts: Uint8Array[] = [];
-  const result = await pacsGet(
-    settings,
-    { pacs: "ORTHANC", timeoutMs: 10_000, ...scope },
-    async (bytes) => {
-      onWrite?.();
-      for (const frame of decoder.push(bytes)) {
-        if (frame.type === "instance") instances.push({ header: frame.header, bytes: new Uint8Array() });
-        else if (frame.type === "data") parts.push(frame.bytes.slice());
-        else {
-          instances.at(-1)!.bytes = Buffer.concat(parts);
-          parts = [];
-        }
-      }
-    },
-    signal,
-  );
-  return { result, instances };
+function get(scope: { study: string; series?: string; sop?: string }, signal?: AbortSignal, onWrite?: () => void) {
+  return retrieveFrom(pacsGet, settings, "ORTHANC", scope, signal, onWrite);
 }
 
 async function orthancFile(sop: string): Promise<Uint8Array> {

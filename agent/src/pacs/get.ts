@@ -11,9 +11,9 @@ import type { PacsGetResult } from "@dicom-edge/shared/tunnel/pacs";
 import { STUDY_ROOT_GET } from "../dimse/c-get-move.ts";
 import { CommandField, Priority, type Command } from "../dimse/command.ts";
 import type { Association, IncomingMessage } from "../ul/association.ts";
-import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, type PacsSettings } from "./association.ts";
+import { PacsError, associate, finish, requireContext, resultOf, type PacsSettings } from "./association.ts";
 import { moveToAgent } from "./move.ts";
-import { CANCEL, NOTHING, finalResult, getIdentifier, retrieveCancel, scopeOf, writeInstance, type RetrieveMeta } from "./retrieval.ts";
+import { CANCEL, NOTHING, getIdentifier, retrieveCancel, settleOnFinal, scopeOf, writeInstance, type RetrieveMeta } from "./retrieval.ts";
 
 /** PS3.8 9.3.2.2: context ids 1 to 255, odd: 128 contexts, two of them for the C-GET itself. */
 const MAX_STORAGE_CONTEXTS = 126;
@@ -101,19 +101,6 @@ export async function pacsGet(
       if (!cancelled()) arm();
     },
   );
-  answered.then(
-    (final) => {
-      clearTimeout(timer);
-      try {
-        settle(finalResult(final.command, meta.pacs, "C-GET-RSP"));
-      } catch (error) {
-        fail(error);
-      }
-    },
-    (error) => {
-      clearTimeout(timer);
-      fail(lostAssociation(meta.pacs, error));
-    },
-  );
+  settleOnFinal(answered, { pacs: meta.pacs, what: "C-GET-RSP", stopTimer: () => clearTimeout(timer), settle, fail });
   return resultOf(done, { signal, onAbort, stopTimer: () => clearTimeout(timer), answered, association, timeoutMs: meta.timeoutMs });
 }

@@ -6,13 +6,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GetFrameDecoder, type GetInstanceHeader } from "@dicom-edge/shared/tunnel/pacs";
 import { ctInstance, randomUid } from "../../../e2e/data/instances.ts";
 import { startOrthanc, type Orthanc } from "../../../e2e/orthanc.ts";
 import type { AeTableEntry } from "../config/config.ts";
 import type { DimseServer } from "../dimse/server.ts";
 import { dcmtk } from "../testing/dcmtk.ts";
 import { datasetOf } from "../testing/part10.ts";
+import { retrieveFrom } from "../testing/pacs-retrieve.ts";
 import { freePort } from "../testing/ports.ts";
 import { startTestServer } from "../testing/server.ts";
 import type { PacsSettings } from "./association.ts";
@@ -107,33 +107,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Received {
-  header: GetInstanceHeader;
-  bytes: Uint8Array;
-}
-
 /** Runs the retrieve and splits what it wrote back into instances, as the edge does. */
-async function retrieve(run: typeof pacsGet, pacs: string, scope: { study: string; series?: string; sop?: string }, signal = new AbortController().signal, onWrite?: () => void) {
-  const decoder = new GetFrameDecoder();
-  const instances: Received[] = [];
-  let parts: Uint8Array[] = [];
-  const result = await run(
-    settings,
-    { pacs, timeoutMs: 10_000, ...scope },
-    async (bytes) => {
-      onWrite?.();
-      for (const frame of decoder.push(bytes)) {
-        if (frame.type === "instance") instances.push({ header: frame.header, bytes: new Uint8Array() });
-        else if (frame.type === "data") parts.push(frame.bytes.slice());
-        else {
-          instances.at(-1)!.bytes = Buffer.concat(parts);
-          parts = [];
-        }
-      }
-    },
-    signal,
-  );
-  return { result, instances };
+function retrieve(run: typeof pacsGet, pacs: string, scope: { study: string; series?: string; sop?: string }, signal?: AbortSignal, onWrite?: () => void) {
+  return retrieveFrom(run, settings, pacs, scope, signal, onWrite);
 }
 
 function sentDataset(sop: string): Buffer {

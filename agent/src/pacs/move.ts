@@ -13,8 +13,8 @@ import type { PacsGetResult } from "@dicom-edge/shared/tunnel/pacs";
 import { STUDY_ROOT_MOVE } from "../dimse/c-get-move.ts";
 import { CommandField, Priority } from "../dimse/command.ts";
 import type { HandlerResult, StoreContext } from "../dimse/server.ts";
-import { PacsError, associate, finish, lostAssociation, requireContext, resultOf, type PacsSettings } from "./association.ts";
-import { CANCEL, NOTHING, finalResult, getIdentifier, retrieveCancel, scopeOf, writeInstance, type RetrieveMeta } from "./retrieval.ts";
+import { PacsError, associate, finish, requireContext, resultOf, type PacsSettings } from "./association.ts";
+import { CANCEL, NOTHING, getIdentifier, retrieveCancel, settleOnFinal, scopeOf, writeInstance, type RetrieveMeta } from "./retrieval.ts";
 
 /**
  * The retrieve of an AE table entry with `retrieve = "move"`. An IMAGE
@@ -105,21 +105,7 @@ export async function moveToAgent(settings: PacsSettings, meta: RetrieveMeta, wr
     writeDataset(getIdentifier(meta), context.transferSyntax),
     arm,
   );
-  answered.then(
-    async (final) => {
-      clearTimeout(timer);
-      // PS3.4 C.4.2.3: the final response follows the last sub-operation's response, so its instance is written by now.
-      await turn;
-      try {
-        settle(finalResult(final.command, meta.pacs, "C-MOVE-RSP"));
-      } catch (error) {
-        fail(error);
-      }
-    },
-    (error) => {
-      clearTimeout(timer);
-      fail(lostAssociation(meta.pacs, error));
-    },
-  );
+  // PS3.4 C.4.2.3: the final response follows the last sub-operation's response, so its instance is being written by now.
+  settleOnFinal(answered, { pacs: meta.pacs, what: "C-MOVE-RSP", stopTimer: () => clearTimeout(timer), settle, fail, before: () => turn });
   return resultOf(done, { signal, onAbort, stopTimer: () => clearTimeout(timer), answered, association, timeoutMs: meta.timeoutMs });
 }

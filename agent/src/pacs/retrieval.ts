@@ -13,7 +13,7 @@ import { GET_INSTANCE_END, encodeGetChunk, encodeGetInstance, type GetInstanceHe
 import { CommandField, Priority, type Command } from "../dimse/command.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../dimse/identity.ts";
 import { fileMetaInformation } from "../store/file-meta.ts";
-import type { Association } from "../ul/association.ts";
+import type { Association, ResponseMessage } from "../ul/association.ts";
 import { PacsError, associate, finish, lostAssociation, requireContext, sendCancel, type PacsSettings } from "./association.ts";
 
 /** What both retrieves are told by the edge. */
@@ -80,6 +80,32 @@ export async function writeInstance(
 }
 
 /**
+ * Settles a C-GET or C-MOVE run with its final response (PS3.4 C.4.2.1.5,
+ * C.4.3.1.4), once `before` (what the last sub-operation still writes,
+ * asked when the response came) is done; a lost association fails it.
+ */
+export function settleOnFinal(
+  answered: Promise<ResponseMessage>,
+  options: { pacs: string; what: "C-GET-RSP" | "C-MOVE-RSP"; stopTimer: () => void; settle: (result: PacsGetResult) => void; fail: (error: unknown) => void; before?: () => Promise<unknown> },
+): void {
+  answered.then(
+    async (final) => {
+      options.stopTimer();
+      await options.before?.();
+      try {
+        options.settle(finalResult(final.command, options.pacs, options.what));
+      } catch (error) {
+        options.fail(error);
+      }
+    },
+    (error) => {
+      options.stopTimer();
+      options.fail(lostAssociation(options.pacs, error));
+    },
+  );
+}
+
+/**
  * The edge's RESET of a running C-GET or C-MOVE: one C-CANCEL-RQ for it
  * (PS3.7 9.3.3.3, 9.3.4.3) and a cancelled result (FE00), at most once;
  * `cancelled` tells the response handlers to stop re-arming their timeout.
@@ -108,7 +134,7 @@ export function retrieveCancel(options: {
 }
 
 /** The final C-GET-RSP or C-MOVE-RSP (PS3.4 C.4.2.1.5, C.4.3.1.4) as the stream's RESULT. */
-export function finalResult(command: Command, pacs: string, what: string): PacsGetResult {
+function finalResult(command: Command, pacs: string, what: string): PacsGetResult {
   if (command.status === undefined) throw new PacsError({ failure: "bad-response", message: `${pacs} sent a ${what} without a Status (0000,0900)` });
   return {
     status: command.status,
