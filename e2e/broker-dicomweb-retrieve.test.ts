@@ -13,7 +13,7 @@ import { startStorescp, type Storescp } from "../agent/src/testing/dcmtk";
 import { freePort } from "../agent/src/testing/ports";
 import { sendThroughAgent, startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
-import { datasetOf, getscu, movescu, seriesKeys, studyKeys, writtenDatasets } from "./dcmtk";
+import { datasetOf, expectDatasetsIn, getscu, movescu, seriesKeys, studyKeys } from "./dcmtk";
 import { parts, stow } from "./dicomweb";
 import { startOrthanc, type Orthanc } from "./orthanc";
 import { startStack, type Stack } from "./stack";
@@ -116,11 +116,7 @@ async function servedDataset(f: ManifestEntry): Promise<Uint8Array> {
 }
 
 /** Every received data set is the one Orthanc serves for that instance, byte for byte. */
-async function expectServedBytes(dir: string, expected: ManifestEntry[]): Promise<void> {
-  const received = await writtenDatasets(dir);
-  expect([...received.keys()].sort()).toEqual(expected.map((f) => f.sopInstanceUid).sort());
-  for (const [sop, bytes] of received) expect(Buffer.compare(bytes, served.get(sop)!), sop).toBe(0);
-}
+const expectServedBytes = (dir: string, expected: ManifestEntry[]) => expectDatasetsIn(dir, expected, served);
 
 const get = (keys: string[]) => getscu(agent, getDir, keys);
 const move = (keys: string[]) => movescu(agent, "STORESCP", keys);

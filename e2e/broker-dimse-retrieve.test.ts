@@ -12,7 +12,7 @@ import { Part10Reader } from "../shared/src/dicom/part10-reader";
 import { startStorescp, type Storescp } from "../agent/src/testing/dcmtk";
 import { sendThroughAgent, startAgent, type Agent } from "./agent";
 import { corpus, type ManifestEntry } from "./data/corpus";
-import { dcmtk, getscu, movescu, seriesKeys, studyKeys, writtenDatasets } from "./dcmtk";
+import { dcmtk, expectDatasetsIn, getscu, movescu, seriesKeys, studyKeys, writtenDatasets } from "./dcmtk";
 import { get as httpGet, parts } from "./dicomweb";
 import { startOrthanc, type Orthanc } from "./orthanc";
 import { startStack, type Stack } from "./stack";
@@ -84,11 +84,7 @@ async function emptyDirs(): Promise<void> {
 }
 
 /** Every received data set is the one Orthanc sends for that instance, byte for byte. */
-async function expectOrthancsBytes(dir: string, expected: ManifestEntry[]): Promise<void> {
-  const received = await writtenDatasets(dir);
-  expect([...received.keys()].sort()).toEqual(expected.map((f) => f.sopInstanceUid).sort());
-  for (const [sop, bytes] of received) expect(Buffer.compare(bytes, reference.get(sop)!), sop).toBe(0);
-}
+const expectOrthancsBytes = (dir: string, expected: ManifestEntry[]) => expectDatasetsIn(dir, expected, reference);
 
 const get = (keys: string[]) => getscu(agent, getDir, keys);
 const move = (keys: string[]) => movescu(agent, "STORESCP", keys);

@@ -4,6 +4,8 @@ import { spawnSync } from "node:child_process";
 import { basename, join } from "node:path";
 import { dcmtk as runDcmtk } from "../agent/src/testing/dcmtk";
 
+import { writtenDatasets } from "../agent/src/testing/part10";
+import { expect } from "vitest";
 export { datasetOf, writtenDatasets } from "../agent/src/testing/part10";
 import type { ManifestEntry } from "./data/corpus";
 
@@ -16,6 +18,13 @@ export interface ToolResult {
 export async function dcmtk(tool: "echoscu" | "storescu" | "findscu" | "getscu" | "movescu", args: string[], timeoutMs = 300_000): Promise<ToolResult> {
   const { code, out } = await runDcmtk(tool, args, timeoutMs);
   return { code, output: out };
+}
+
+/** The files dcmtk wrote to `dir` are `expected`'s instances, each data set byte for byte the one `reference` holds for it. */
+export async function expectDatasetsIn(dir: string, expected: Pick<ManifestEntry, "sopInstanceUid">[], reference: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  const received = await writtenDatasets(dir);
+  expect([...received.keys()].sort()).toEqual(expected.map((f) => f.sopInstanceUid).sort());
+  for (const [sop, bytes] of received) expect(Buffer.compare(bytes, reference.get(sop)!), sop).toBe(0);
 }
 
 /** Study Root retrieve keys (PS3.4 C.6.2.1) naming a file's study. */
