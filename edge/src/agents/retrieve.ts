@@ -205,16 +205,16 @@ export function retrieveItem(instance: StoredInstance): RetrieveItem {
  * keep what is certain.
  */
 export function retrievePlan(items: readonly RetrieveItem[]): RetrievePlan {
-  const known = new Map<string, [string, string]>();
+  // A Map keeps a key where it was first set: a pair already known stays first.
+  const contexts = new Map<string, [string, string]>();
+  const add = (sopClass: string, syntax: string) => contexts.set(`${sopClass}\n${syntax}`, [sopClass, syntax]);
   const unknown = new Set<string>();
   for (const item of items) {
     if (item.transferSyntax === undefined) unknown.add(item.sopClass);
-    else known.set(`${item.sopClass}\n${item.transferSyntax}`, [item.sopClass, item.transferSyntax]);
+    else add(item.sopClass, item.transferSyntax);
   }
-  for (const syntax of PASS_THROUGH_SYNTAXES) {
-    for (const sopClass of unknown) if (!known.has(`${sopClass}\n${syntax}`)) known.set(`${sopClass}\n${syntax}`, [sopClass, syntax]);
-  }
-  return { count: items.length, contexts: [...known.values()] };
+  for (const syntax of PASS_THROUGH_SYNTAXES) for (const sopClass of unknown) add(sopClass, syntax);
+  return { count: items.length, contexts: [...contexts.values()] };
 }
 
 /**

@@ -39,7 +39,7 @@ export async function pacsInstances(source: StreamingRetrieve, scope: Scope, pac
   const instances = await source.retrieveStream(scope);
   if (!instances) return [];
   const found: StoredInstance[] = [];
-  for await (const instance of { [Symbol.asyncIterator]: () => instances }) found.push(storedInstance(await readHeader(instance, pacs), pacs, instance.sop));
+  for await (const instance of instances) found.push(storedInstance(await readHeader(instance, pacs), pacs, instance.sop));
   return found;
 }
 

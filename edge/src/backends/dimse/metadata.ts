@@ -14,7 +14,7 @@ export async function* pacsMetadata(source: StreamingRetrieve, scope: Scope, pac
   const instances = await source.retrieveStream(scope);
   if (!instances) return;
   // for-await returns the C-GET's generator (cancelling the retrieve) when this one stops early or throws.
-  for await (const instance of { [Symbol.asyncIterator]: () => instances }) yield await instanceMetadata(instance, pacs);
+  for await (const instance of instances) yield await instanceMetadata(instance, pacs);
 }
 
 /**

@@ -22,7 +22,7 @@ export interface RetrievedInstance {
  * next instance is asked for.
  */
 export interface StreamingRetrieve {
-  retrieveStream(scope: Scope): Promise<AsyncIterator<RetrievedInstance> | undefined>;
+  retrieveStream(scope: Scope): Promise<AsyncGenerator<RetrievedInstance> | undefined>;
 }
 
 export function isStreamingRetrieve(backend: object): backend is StreamingRetrieve {
@@ -46,7 +46,7 @@ export async function retrieveStreamed(request: Request, backend: StreamingRetri
   if (!instances || !first || first.done) throw new DicomWebError(404, `no ${level(scope)} ${scope.instance ?? scope.series ?? scope.study}`);
   if (asked && first.value.transferSyntax !== asked) {
     await first.value.body.cancel().catch(() => undefined);
-    await instances.return?.().catch(() => undefined);
+    await instances.return(undefined).catch(() => undefined);
     throw new DicomWebError(406, notAcceptable(first.value.transferSyntax));
   }
 
@@ -63,7 +63,7 @@ export async function retrieveStreamed(request: Request, backend: StreamingRetri
         next = await instances!.next();
       }
     } finally {
-      if (!next.done) await instances!.return?.().catch(() => undefined);
+      if (!next.done) await instances!.return(undefined).catch(() => undefined);
     }
   }
   const boundary = newBoundary();
